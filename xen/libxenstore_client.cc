@@ -1,0 +1,395 @@
+#include "xen/libxenstore_client.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "xen/errno_status.h"
+
+extern "C" {
+#include <xenstore.h>
+}
+
+namespace xenlet::xen {
+namespace {
+
+// libxenstore takes its socket path only from the environment; opening is
+// serialised so that concurrent opens with different paths do not mix.
+std::mutex open_mutex;
+
+xs_handle* OpenHandle(const std::string& socket_path) {
+  std::lock_guard<std::mutex> lock(open_mutex);
+  if (socket_path.empty()) return xs_open(0);
+  const char* old = std::getenv("XENSTORED_PATH");
+  std::string saved = old ? old : "";
+  setenv("XENSTORED_PATH", socket_path.c_str(), 1);
+  xs_handle* handle = xs_open(0);
+  int err = errno;
+  if (old) {
+    setenv("XENSTORED_PATH", saved.c_str(), 1);
+  } else {
+    unsetenv("XENSTORED_PATH");
+  }
+  errno = err;
+  return handle;
+}
+
+bool ParsePermission(const std::string& text, xs_permissions* out) {
+  if (text.size() < 2) return false;
+  switch (text[0]) {
+    case 'n':
+      out->perms = XS_PERM_NONE;
+      break;
+    case 'r':
+      out->perms = XS_PERM_READ;
+      break;
+    case 'w':
+      out->perms = XS_PERM_WRITE;
+      break;
+    case 'b':
+      out->perms = XS_PERM_READ | XS_PERM_WRITE;
+      break;
+    default:
+      return false;
+  }
+  char* end = nullptr;
+  unsigned long id = std::strtoul(text.c_str() + 1, &end, 10);
+  if (*end != '\0' || id >= kDomidFirstReserved) return false;
+  out->id = static_cast<unsigned int>(id);
+  return true;
+}
+
+class LibxenstoreClient;
+
+class LibxenstoreTransaction : public XenstoreTransaction {
+ public:
+  LibxenstoreTransaction(LibxenstoreClient* client, xs_transaction_t id)
+      : client_(client), id_(id) {}
+  ~LibxenstoreTransaction() override { Abort(); }
+
+  absl::StatusOr<std::string> Read(std::string_view path) override;
+  absl::StatusOr<std::vector<std::string>> Directory(
+      std::string_view path) override;
+  absl::Status Write(std::string_view path, std::string_view value) override;
+  absl::Status Mkdir(std::string_view path) override;
+  absl::Status Remove(std::string_view path) override;
+  absl::Status SetPermissions(std::string_view path,
+                              const std::vector<std::string>& perms) override;
+  absl::Status Commit() override;
+  void Abort() override;
+
+ private:
+  absl::Status CheckOpen() const;
+  LibxenstoreClient* client_;
+  xs_transaction_t id_;
+  bool ended_ = false;
+};
+
+class LibxenstoreClient : public XenstoreClient {
+ public:
+  LibxenstoreClient(xs_handle* handle, CallObserver* observer)
+      : handle_(handle), observer_(observer) {}
+  ~LibxenstoreClient() override { xs_close(handle_); }
+
+  absl::StatusOr<std::unique_ptr<XenstoreTransaction>> BeginTransaction()
+      override {
+    if (lost_) return LostError();
+    xs_transaction_t id = xs_transaction_start(handle_);
+    int err = id == XBT_NULL ? errno : 0;
+    observer_->OnXenstoreRequest(XenstoreOp::kTransactionStart, err);
+    if (id == XBT_NULL) return Failure(err, "transaction start");
+    return std::unique_ptr<XenstoreTransaction>(
+        std::make_unique<LibxenstoreTransaction>(this, id));
+  }
+
+  absl::StatusOr<std::string> Read(std::string_view path) override {
+    return DoRead(XBT_NULL, path);
+  }
+  absl::StatusOr<std::vector<std::string>> Directory(
+      std::string_view path) override {
+    return DoDirectory(XBT_NULL, path);
+  }
+  absl::Status Write(std::string_view path, std::string_view value) override {
+    return DoWrite(XBT_NULL, path, value);
+  }
+  absl::Status Remove(std::string_view path) override {
+    return DoRemove(XBT_NULL, path);
+  }
+
+  absl::Status Watch(std::string_view path, std::string_view token) override {
+    if (lost_) return LostError();
+    std::string p(path), t(token);
+    bool ok = xs_watch(handle_, p.c_str(), t.c_str());
+    return Done(XenstoreOp::kWatch, ok,
+                absl::StrCat("watch ", std::string(path)));
+  }
+
+  absl::Status Unwatch(std::string_view path, std::string_view token) override {
+    if (lost_) return LostError();
+    std::string p(path), t(token);
+    bool ok = xs_unwatch(handle_, p.c_str(), t.c_str());
+    return Done(XenstoreOp::kUnwatch, ok,
+                absl::StrCat("unwatch ", std::string(path)));
+  }
+
+  int WatchFd() override { return xs_fileno(handle_); }
+
+  absl::StatusOr<std::optional<WatchEvent>> NextWatchEvent(
+      absl::Duration timeout) override {
+    if (lost_) return LostError();
+    // libxenstore's reader thread does not wake the watch pipe when the
+    // connection drops, so wait in short slices and look each time.
+    const absl::Time deadline = absl::Now() + timeout;
+    const int fd = xs_fileno(handle_);
+    while (true) {
+      char** event = xs_check_watch(handle_);
+      if (event) {
+        WatchEvent out{event[XS_WATCH_PATH], event[XS_WATCH_TOKEN]};
+        free(event);
+        observer_->OnWatchEvent();
+        return std::optional<WatchEvent>(std::move(out));
+      }
+      if (errno != EAGAIN) {
+        // EINVAL with an empty queue: the reader thread closed the socket.
+        lost_ = true;
+        return LostError();
+      }
+      absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return std::optional<WatchEvent>();
+      int wait_ms = static_cast<int>(
+          std::clamp<int64_t>(absl::ToInt64Milliseconds(left), 1, 100));
+      pollfd pfd{fd, POLLIN, 0};
+      if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
+        return ErrnoToStatus(errno, "poll on xenstore watch pipe");
+      }
+    }
+  }
+
+  absl::Status IntroduceDomain(Domid domid, uint64_t ring_mfn,
+                               uint32_t event_channel) override {
+    if (lost_) return LostError();
+    bool ok = xs_introduce_domain(handle_, domid, ring_mfn, event_channel);
+    return Done(XenstoreOp::kIntroduceDomain, ok,
+                absl::StrCat("introduce domain ", domid));
+  }
+
+  absl::Status ReleaseDomain(Domid domid) override {
+    if (lost_) return LostError();
+    bool ok = xs_release_domain(handle_, domid);
+    return Done(XenstoreOp::kReleaseDomain, ok,
+                absl::StrCat("release domain ", domid));
+  }
+
+  absl::StatusOr<bool> IsDomainIntroduced(Domid domid) override {
+    if (lost_) return LostError();
+    // libxenstore answers false both for "no" and for a failed request.
+    errno = 0;
+    bool introduced = xs_is_domain_introduced(handle_, domid);
+    int err = introduced ? 0 : errno;
+    observer_->OnXenstoreRequest(XenstoreOp::kIsDomainIntroduced, err);
+    if (!introduced && err != 0 && err != ENOENT) {
+      return Failure(err, absl::StrCat("is domain ", domid, " introduced"));
+    }
+    return introduced;
+  }
+
+  // --- shared with transactions ---------------------------------------
+  absl::StatusOr<std::string> DoRead(xs_transaction_t t,
+                                     std::string_view path) {
+    if (lost_) return LostError();
+    std::string p(path);
+    unsigned int len = 0;
+    void* value = xs_read(handle_, t, p.c_str(), &len);
+    int err = value ? 0 : errno;
+    observer_->OnXenstoreRequest(XenstoreOp::kRead, err);
+    if (!value) return Failure(err, absl::StrCat("read ", std::string(path)));
+    std::string out(static_cast<char*>(value), len);
+    free(value);
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::string>> DoDirectory(xs_transaction_t t,
+                                                       std::string_view path) {
+    if (lost_) return LostError();
+    std::string p(path);
+    unsigned int num = 0;
+    char** entries = xs_directory(handle_, t, p.c_str(), &num);
+    int err = entries ? 0 : errno;
+    observer_->OnXenstoreRequest(XenstoreOp::kDirectory, err);
+    if (!entries)
+      return Failure(err, absl::StrCat("directory ", std::string(path)));
+    std::vector<std::string> out(entries, entries + num);
+    free(entries);
+    return out;
+  }
+
+  absl::Status DoWrite(xs_transaction_t t, std::string_view path,
+                       std::string_view value) {
+    if (lost_) return LostError();
+    std::string p(path);
+    bool ok = xs_write(handle_, t, p.c_str(), value.data(), value.size());
+    return Done(XenstoreOp::kWrite, ok,
+                absl::StrCat("write ", std::string(path)));
+  }
+
+  absl::Status DoMkdir(xs_transaction_t t, std::string_view path) {
+    if (lost_) return LostError();
+    std::string p(path);
+    bool ok = xs_mkdir(handle_, t, p.c_str());
+    return Done(XenstoreOp::kMkdir, ok,
+                absl::StrCat("mkdir ", std::string(path)));
+  }
+
+  absl::Status DoRemove(xs_transaction_t t, std::string_view path) {
+    if (lost_) return LostError();
+    std::string p(path);
+    bool ok = xs_rm(handle_, t, p.c_str());
+    return Done(XenstoreOp::kRemove, ok,
+                absl::StrCat("rm ", std::string(path)));
+  }
+
+  absl::Status DoSetPermissions(xs_transaction_t t, std::string_view path,
+                                const std::vector<std::string>& perms) {
+    if (lost_) return LostError();
+    std::vector<xs_permissions> parsed(perms.size());
+    for (size_t i = 0; i < perms.size(); ++i) {
+      if (!ParsePermission(perms[i], &parsed[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad xenstore permission \"", perms[i], "\""));
+      }
+    }
+    std::string p(path);
+    bool ok =
+        xs_set_permissions(handle_, t, p.c_str(), parsed.data(), parsed.size());
+    return Done(XenstoreOp::kSetPermissions, ok,
+                absl::StrCat("set permissions ", std::string(path)));
+  }
+
+  absl::Status EndTransaction(xs_transaction_t t, bool abort) {
+    if (lost_) return LostError();
+    bool ok = xs_transaction_end(handle_, t, abort);
+    int err = ok ? 0 : errno;
+    observer_->OnXenstoreRequest(XenstoreOp::kTransactionEnd, err);
+    TransactionOutcome outcome =
+        ok ? (abort ? TransactionOutcome::kAborted
+                    : TransactionOutcome::kCommitted)
+           : (err == EAGAIN ? TransactionOutcome::kConflict
+                            : TransactionOutcome::kError);
+    observer_->OnTransactionEnd(outcome);
+    if (ok) return absl::OkStatus();
+    return Failure(err, abort ? "transaction abort" : "transaction commit");
+  }
+
+ private:
+  static absl::Status LostError() {
+    return absl::UnavailableError("connection to xenstored lost");
+  }
+
+  absl::Status Done(XenstoreOp op, bool ok, std::string_view what) {
+    int err = ok ? 0 : errno;
+    observer_->OnXenstoreRequest(op, err);
+    if (ok) return absl::OkStatus();
+    return Failure(err, what);
+  }
+
+  // libxenstore reports a dropped connection as EINVAL or EBADF, which
+  // xenstored also uses for bad requests: tell them apart with a request
+  // that cannot fail on a live connection.
+  absl::Status Failure(int err, std::string_view what) {
+    if (err == EINVAL || err == EBADF || err == EPIPE || err == ECONNRESET ||
+        err == EIO || err == 0) {
+      char* path = xs_get_domain_path(handle_, 0);
+      if (path) {
+        free(path);
+      } else {
+        lost_ = true;
+        return absl::UnavailableError(absl::StrCat(
+            "connection to xenstored lost (", std::string(what), ")"));
+      }
+    }
+    return ErrnoToStatus(err, what);
+  }
+
+  xs_handle* handle_;
+  CallObserver* observer_;
+  std::atomic<bool> lost_{false};
+};
+
+absl::Status LibxenstoreTransaction::CheckOpen() const {
+  if (ended_) {
+    return absl::FailedPreconditionError("transaction already ended");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LibxenstoreTransaction::Read(
+    std::string_view path) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoRead(id_, path);
+}
+
+absl::StatusOr<std::vector<std::string>> LibxenstoreTransaction::Directory(
+    std::string_view path) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoDirectory(id_, path);
+}
+
+absl::Status LibxenstoreTransaction::Write(std::string_view path,
+                                           std::string_view value) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoWrite(id_, path, value);
+}
+
+absl::Status LibxenstoreTransaction::Mkdir(std::string_view path) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoMkdir(id_, path);
+}
+
+absl::Status LibxenstoreTransaction::Remove(std::string_view path) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoRemove(id_, path);
+}
+
+absl::Status LibxenstoreTransaction::SetPermissions(
+    std::string_view path, const std::vector<std::string>& perms) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoSetPermissions(id_, path, perms);
+}
+
+absl::Status LibxenstoreTransaction::Commit() {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  ended_ = true;
+  return client_->EndTransaction(id_, /*abort=*/false);
+}
+
+void LibxenstoreTransaction::Abort() {
+  if (ended_) return;
+  ended_ = true;
+  client_->EndTransaction(id_, /*abort=*/true).IgnoreError();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<XenstoreClient>> OpenLibxenstoreClient(
+    const XenstoreOptions& options) {
+  xs_handle* handle = OpenHandle(options.socket_path);
+  if (!handle) {
+    int err = errno;
+    return absl::UnavailableError(absl::StrCat(
+        "cannot connect to xenstored",
+        options.socket_path.empty() ? ""
+                                    : absl::StrCat(" at ", options.socket_path),
+        ": ", ErrnoToStatus(err, "xs_open").message()));
+  }
+  CallObserver* observer =
+      options.observer ? options.observer : NullCallObserver();
+  return std::unique_ptr<XenstoreClient>(
+      std::make_unique<LibxenstoreClient>(handle, observer));
+}
+
+}  // namespace xenlet::xen
