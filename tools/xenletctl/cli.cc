@@ -1,0 +1,68 @@
+// The command line: global flags, the verbs, and CLI11's error handling.
+#include <utility>
+#include <vector>
+
+#include "tools/xenletctl/commands.h"
+
+namespace xenlet::ctl {
+
+int RunCli(int argc, const char* const* argv, std::ostream& out,
+           std::ostream& err) {
+  CLI::App app(
+      "xenletctl: operator CLI for the xenlet agent (xenlet.v1 gRPC API).\n"
+      "Connects to the agent's unix socket, or to --address over TCP.",
+      "xenletctl");
+  app.require_subcommand(1);
+  // Global flags may also follow the verb: `xenletctl list --json`.
+  app.fallthrough();
+
+  GlobalOptions global;
+  ConnectionOptions& c = global.connection;
+  CLI::Option* socket =
+      app.add_option("--socket", c.socket, "The agent's unix socket")
+          ->capture_default_str();
+  app.add_option("--address", c.address,
+                 "HOST:PORT of a TCP listener instead of the socket "
+                 "(plaintext only to loopback; otherwise --tls-ca)")
+      ->excludes(socket);
+  app.add_option("--tls-ca", c.tls_ca,
+                 "PEM CA bundle to verify the agent's certificate (TCP)");
+  app.add_option("--tls-cert", c.tls_cert,
+                 "PEM client certificate, for agents that authorise clients");
+  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert");
+  app.add_flag("--json", global.json,
+               "Machine output: one protobuf JSON document per response "
+               "(per event for watch)");
+  app.add_option("--timeout", global.timeout_seconds,
+                 "Per-call deadline in seconds, 0 for none (not for watch)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
+  // One line per verb; pause/unpause/shutdown/destroy go here.
+  std::vector<std::pair<CLI::App*, Runner>> commands;
+  auto add = [&](Runner runner) {
+    commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
+  };
+  add(AddHealthCommand(app, global));
+  add(AddListCommand(app, global));
+  add(AddGetCommand(app, global));
+  add(AddWatchCommand(app, global));
+  add(AddHostCommand(app, global));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e, out, err);
+    return kExitUsage;
+  }
+  for (auto& [command, runner] : commands) {
+    if (command->parsed()) return runner(out, err);
+  }
+  return kExitUsage;
+}
+
+}  // namespace xenlet::ctl

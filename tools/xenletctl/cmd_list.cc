@@ -1,0 +1,109 @@
+// list: xenlet.v1.DomainService/ListDomains, optionally every page.
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tools/xenletctl/commands.h"
+#include "tools/xenletctl/domain_format.h"
+#include "tools/xenletctl/errors.h"
+#include "tools/xenletctl/table.h"
+#include "xenlet/v1/domain_service.grpc.pb.h"
+
+namespace xenlet::ctl {
+
+using xenlet::v1::ListDomainsRequest;
+using xenlet::v1::ListDomainsResponse;
+
+// The API's page size bound (ListDomainsRequest.page_size).
+constexpr int kMaxPageSize = 10000;
+
+int RunList(const GlobalOptions& global, const ListOptions& options,
+            std::ostream& out, std::ostream& err) {
+  ListDomainsRequest request;
+  auto filter = BuildFilter(options.filter);
+  if (!filter.ok()) return ReportUsageError(err, filter.status());
+  *request.mutable_filter() = *filter;
+  auto mask = ParseFieldMask(options.fields);
+  if (!mask.ok()) return ReportUsageError(err, mask.status());
+  *request.mutable_read_mask() = *mask;
+  if (options.page_size < 0 || options.page_size > kMaxPageSize) {
+    return ReportUsageError(
+        err, absl::InvalidArgumentError(absl::StrCat(
+                 "--page-size: ", options.page_size, " is not in 0..",
+                 kMaxPageSize, " (0: the agent's default)")));
+  }
+  request.set_page_size(options.page_size);
+  request.set_page_token(options.page_token);
+
+  auto channel = MakeChannel(global.connection);
+  if (!channel.ok()) return ReportUsageError(err, channel.status());
+  auto stub = xenlet::v1::DomainService::NewStub(*channel);
+
+  Table table(DomainHeader());
+  table.AlignRight(0);
+  // Every page is one call with its own deadline; the agent serves later
+  // pages from the first page's snapshot.
+  while (true) {
+    grpc::ClientContext context;
+    SetDeadline(context, global.timeout_seconds);
+    ListDomainsResponse response;
+    grpc::Status status = stub->ListDomains(&context, request, &response);
+    if (!status.ok()) return ReportRpcError(err, "ListDomains", status);
+
+    if (global.json) {
+      out << ToJson(response) << '\n';
+    } else {
+      for (const auto& domain : response.domains()) {
+        table.AddRow(DomainRow(domain, *mask));
+      }
+    }
+    if (response.next_page_token().empty()) break;
+    if (!options.all) {
+      err << "xenletctl: more domains (" << response.total_size()
+          << " in total): --all, or --page-token " << response.next_page_token()
+          << '\n';
+      break;
+    }
+    request.set_page_token(response.next_page_token());
+  }
+  if (!global.json) table.Render(out);
+  return kExitOk;
+}
+
+void AddFilterFlags(CLI::App& command, FilterFlags& filter) {
+  command.add_option("--domid", filter.domids,
+                     "Only this domain id (0..32751); repeatable, any "
+                     "matches");
+  command.add_option("--uuid", filter.uuids,
+                     "Only this domain UUID; repeatable, any matches");
+  command.add_option("--name-prefix", filter.name_prefix,
+                     "Only domains whose name starts with this");
+  command.add_option("--state", filter.states,
+                     absl::StrCat("Only domains in this state (",
+                                  absl::StrJoin(StateNames(), ", "),
+                                  "); repeatable, any matches"));
+}
+
+Runner AddListCommand(CLI::App& root, const GlobalOptions& global) {
+  auto options = std::make_shared<ListOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "list",
+      "List domains from one snapshot of the agent's model, in domid order "
+      "(DomainService/ListDomains). Filter flags combine with AND.");
+  AddFilterFlags(*cmd, options->filter);
+  cmd->add_option("--fields", options->fields,
+                  "Only these Domain fields (comma list of proto paths, e.g. "
+                  "domid,name,memory.current_bytes); other columns show -")
+      ->delimiter(',');
+  cmd->add_option("--page-size", options->page_size,
+                  "Domains per call, 0..10000 (0: the agent's default, 1000)");
+  cmd->add_option("--page-token", options->page_token,
+                  "Continue a listing from a previous page's token");
+  cmd->add_flag("--all", options->all,
+                "Follow next_page_token to the last page");
+  return [&global, options](std::ostream& out, std::ostream& err) {
+    return RunList(global, *options, out, err);
+  };
+}
+
+}  // namespace xenlet::ctl
