@@ -1,0 +1,39 @@
+#include "agent/control_authorizer.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace xenlet::agent {
+
+absl::Status ControlAuthorizer::Authorize(
+    const grpc::CallbackServerContext& context) const {
+  if (!policy_.enabled) {
+    return absl::PermissionDeniedError(
+        "control RPCs are disabled on this agent (start it with "
+        "--enable-control)");
+  }
+  if (absl::StartsWith(context.peer(), "unix:")) return absl::OkStatus();
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) {
+    return absl::PermissionDeniedError(
+        "control RPCs over TCP need a TLS client certificate");
+  }
+  for (const char* property :
+       {"x509_common_name", "x509_subject_alternative_name"}) {
+    for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
+      std::string identity(value.data(), value.size());
+      if (std::find(policy_.allowed_clients.begin(),
+                    policy_.allowed_clients.end(),
+                    identity) != policy_.allowed_clients.end()) {
+        return absl::OkStatus();
+      }
+    }
+  }
+  return absl::PermissionDeniedError(
+      "the client certificate is not authorised for control RPCs "
+      "(--control-client)");
+}
+
+}  // namespace xenlet::agent

@@ -1,0 +1,37 @@
+// Who may call ControlService. Control is off unless enabled; when on, a
+// caller on the unix socket is trusted (the socket's owner and mode decide
+// who can connect) and a TCP caller must present a TLS client certificate
+// whose common name or a subject alternative name is on the allow-list.
+#ifndef XENLET_AGENT_CONTROL_AUTHORIZER_H_
+#define XENLET_AGENT_CONTROL_AUTHORIZER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace xenlet::agent {
+
+struct ControlPolicy {
+  bool enabled = false;
+  // Certificate identities (CN or SAN) allowed to call control RPCs over TLS.
+  std::vector<std::string> allowed_clients;
+};
+
+class ControlAuthorizer {
+ public:
+  explicit ControlAuthorizer(ControlPolicy policy)
+      : policy_(std::move(policy)) {}
+
+  // OK, or PERMISSION_DENIED saying why.
+  absl::Status Authorize(const grpc::CallbackServerContext& context) const;
+
+ private:
+  ControlPolicy policy_;
+};
+
+}  // namespace xenlet::agent
+
+#endif  // XENLET_AGENT_CONTROL_AUTHORIZER_H_

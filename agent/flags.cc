@@ -1,0 +1,105 @@
+#include "agent/flags.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "agent/version.h"
+
+namespace xenlet::agent {
+
+std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
+  auto app = std::make_unique<CLI::App>(
+      "xenlet: the Xen host agent. Keeps an in-memory model of every domain "
+      "on this dom0 (xenstore watches plus full-range hypervisor sweeps) and "
+      "serves it over gRPC: xenlet.v1.DomainService, HostService and "
+      "ControlService, grpc.health.v1.Health and server reflection.",
+      "xenlet");
+  app->set_version_flag("--version", kVersion);
+  app->get_formatter()->column_width(34);
+  ListenerOptions& l = config->server.listeners;
+
+  app->add_option("--socket", l.unix_socket,
+                  "Unix socket to serve gRPC on; its directory is created "
+                  "(mode 0750) if missing and a stale socket is replaced. "
+                  "Empty disables it (then --listen is required)")
+      ->capture_default_str()
+      ->group("Listeners");
+  app->add_option("--socket-mode", config->socket_mode_text,
+                  "Octal permissions of the unix socket: who may connect")
+      ->capture_default_str()
+      ->group("Listeners");
+  app->add_option("--socket-group", l.socket_group,
+                  "Group to give the unix socket (with --socket-mode 0660, "
+                  "members of this group may call the agent)")
+      ->group("Listeners");
+  app->add_option("--listen", l.tcp_address,
+                  "Also serve on TCP HOST:PORT. Without TLS only a loopback "
+                  "address (127.0.0.1, ::1, localhost) is accepted; port 0 "
+                  "picks a free port")
+      ->group("Listeners");
+  app->add_option("--tls-cert", l.tls.cert_file,
+                  "PEM certificate chain for the TCP listener (enables TLS)")
+      ->group("Listeners");
+  app->add_option("--tls-key", l.tls.key_file, "PEM private key for --tls-cert")
+      ->group("Listeners");
+  app->add_option("--tls-client-ca", l.tls.client_ca_file,
+                  "PEM CA bundle: TCP clients must present a certificate "
+                  "signed by it (mutual TLS)")
+      ->group("Listeners");
+
+  app->add_flag("--enable-control", config->server.control.enabled,
+                "Serve ControlService (pause, unpause, shutdown, destroy). "
+                "Callers on the unix socket are allowed; TCP callers need a "
+                "client certificate named by --control-client")
+      ->group("Control");
+  app->add_option("--control-client", config->server.control.allowed_clients,
+                  "A TLS client identity (certificate CN or SAN) allowed to "
+                  "call ControlService over TCP; repeatable")
+      ->group("Control");
+
+  app->add_option("--xenstore-socket", config->xenstore_socket,
+                  "xenstored's unix socket; default: libxenstore's choice "
+                  "($XENSTORED_PATH, the standard socket, /dev/xen/xenbus)")
+      ->group("Xen");
+
+  app->add_option("--shutdown-grace", config->shutdown_grace_seconds,
+                  "Seconds that calls in flight get to finish on SIGTERM or "
+                  "SIGINT before they are cancelled")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0))
+      ->group("Process");
+  app->add_option("--log-level", config->log_level,
+                  "Least severe log level written: debug, info, warning, "
+                  "error")
+      ->capture_default_str()
+      ->group("Process");
+  app->add_option("--log-format", config->log_format,
+                  "Log lines as 'text' (event key=value ...) or 'json' (one "
+                  "object per line)")
+      ->capture_default_str()
+      ->group("Process");
+  return app;
+}
+
+absl::Status FinishConfig(AgentConfig* config) {
+  char* end = nullptr;
+  const std::string& mode = config->socket_mode_text;
+  unsigned long value = std::strtoul(mode.c_str(), &end, 8);
+  if (mode.empty() || *end != '\0' || value > 0777) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--socket-mode: \"", mode, "\" is not an octal mode such as 0660"));
+  }
+  config->server.listeners.socket_mode = static_cast<mode_t>(value);
+  if (!ParseLogLevel(config->log_level, &config->parsed_log_level)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-level: \"", config->log_level,
+                     "\" is not one of debug, info, warning, error"));
+  }
+  if (!ParseLogFormat(config->log_format, &config->parsed_log_format)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log-format: \"", config->log_format, "\" is not text or json"));
+  }
+  return ValidateListenerOptions(config->server.listeners);
+}
+
+}  // namespace xenlet::agent

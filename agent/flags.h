@@ -1,0 +1,37 @@
+// xenlet's command line.
+#ifndef XENLET_AGENT_FLAGS_H_
+#define XENLET_AGENT_FLAGS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "agent/server.h"
+#include "common/log.h"
+
+namespace xenlet::agent {
+
+struct AgentConfig {
+  ServerOptions server;
+  std::string socket_mode_text = "0660";
+  std::string xenstore_socket;  // "" = libxenstore's default
+  double shutdown_grace_seconds = 5;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  // Derived by FinishConfig.
+  LogLevel parsed_log_level = LogLevel::kInfo;
+  LogFormat parsed_log_format = LogFormat::kText;
+};
+
+// The CLI11 app with every flag bound to config, which must outlive it.
+std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config);
+
+// Checks and converts what CLI11 cannot (octal mode, names); messages name
+// the flag.
+absl::Status FinishConfig(AgentConfig* config);
+
+}  // namespace xenlet::agent
+
+#endif  // XENLET_AGENT_FLAGS_H_

@@ -1,0 +1,92 @@
+// xenlet: the Xen host agent. See README.md.
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agent/flags.h"
+#include "agent/server.h"
+#include "agent/version.h"
+#include "common/log.h"
+#include "xen/hypervisor.h"
+#include "xen/libxenstore_client.h"
+#include "xen/xenctrl_hypervisor.h"
+
+namespace xenlet::agent {
+namespace {
+
+// Signals are taken synchronously by the main thread: blocked before any
+// other thread starts, so every thread inherits the mask.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Run(int argc, char** argv) {
+  AgentConfig config;
+  std::unique_ptr<CLI::App> app = MakeAgentApp(&config);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app->exit(e);
+  }
+  if (auto s = FinishConfig(&config); !s.ok()) {
+    std::fprintf(stderr, "xenlet: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  ConfigureLogging(config.parsed_log_level, config.parsed_log_format);
+  sigset_t signals = BlockShutdownSignals();
+
+  // Xen first: an agent that cannot see the hypervisor has nothing to serve.
+  auto hypervisor = xen::OpenXenctrlHypervisor({});
+  if (!hypervisor.ok()) {
+    LogError("xen_unavailable",
+             {{"error", std::string(hypervisor.status().message())},
+              {"hint",
+               "no Xen here? run against the simulated host: see README.md"}});
+    return 1;
+  }
+  auto version = (*hypervisor)->GetVersion();
+  if (!version.ok()) {
+    LogError("xen_version_failed",
+             {{"error", std::string(version.status().message())}});
+    return 1;
+  }
+  auto xenstore = xen::OpenLibxenstoreClient({config.xenstore_socket});
+  if (!xenstore.ok()) {
+    LogError("xenstore_unavailable",
+             {{"error", std::string(xenstore.status().message())}});
+    return 1;
+  }
+  LogInfo("xen_connected",
+          {{"xen_version", absl::StrCat(version->major, ".", version->minor,
+                                        version->extra)}});
+
+  auto server = AgentServer::Start(config.server);
+  if (!server.ok()) {
+    LogError("server_start_failed",
+             {{"error", std::string(server.status().message())}});
+    return 1;
+  }
+  LogInfo("serving", {{"version", kVersion},
+                      {"socket", (*server)->unix_socket()},
+                      {"tcp_port", (*server)->tcp_port()},
+                      {"control", config.server.control.enabled}});
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogInfo("shutting_down", {{"signal", strsignal(signal_number)}});
+  (*server)->Shutdown(absl::Seconds(config.shutdown_grace_seconds));
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace xenlet::agent
+
+int main(int argc, char** argv) { return xenlet::agent::Run(argc, argv); }

@@ -1,0 +1,97 @@
+#include "agent/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "agent/control_service.h"
+#include "agent/domain_service.h"
+#include "agent/host_service.h"
+#include "common/log.h"
+
+namespace xenlet::agent {
+
+absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
+    const ServerOptions& options) {
+  const ListenerOptions& listeners = options.listeners;
+  if (auto s = ValidateListenerOptions(listeners); !s.ok()) return s;
+
+  std::unique_ptr<AgentServer> agent(new AgentServer());
+  agent->domain_service_ = std::make_unique<DomainServiceImpl>();
+  agent->host_service_ = std::make_unique<HostServiceImpl>();
+  agent->control_service_ =
+      std::make_unique<ControlServiceImpl>(options.control);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Watch streams stay open for days: ping idle connections so that dead
+  // clients are noticed and their streams released.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+
+  if (!listeners.unix_socket.empty()) {
+    if (auto s = PrepareUnixSocket(listeners.unix_socket); !s.ok()) return s;
+    builder.AddListeningPort(absl::StrCat("unix:", listeners.unix_socket),
+                             grpc::InsecureServerCredentials());
+    agent->unix_socket_ = listeners.unix_socket;
+  }
+  if (!listeners.tcp_address.empty()) {
+    auto credentials = MakeTcpCredentials(listeners.tls);
+    if (!credentials.ok()) return credentials.status();
+    builder.AddListeningPort(listeners.tcp_address, *credentials,
+                             &agent->tcp_port_);
+  }
+  builder.RegisterService(agent->domain_service_.get());
+  builder.RegisterService(agent->host_service_.get());
+  builder.RegisterService(agent->control_service_.get());
+
+  agent->server_ = builder.BuildAndStart();
+  if (!agent->server_) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot start the gRPC server: could not bind ",
+        listeners.unix_socket.empty() ? "" : listeners.unix_socket,
+        listeners.unix_socket.empty() || listeners.tcp_address.empty() ? ""
+                                                                       : " or ",
+        listeners.tcp_address));
+  }
+  if (!listeners.tcp_address.empty() && agent->tcp_port_ == 0) {
+    agent->server_->Shutdown();
+    return absl::UnavailableError(
+        absl::StrCat("--listen: cannot bind ", listeners.tcp_address));
+  }
+  if (!agent->unix_socket_.empty()) {
+    if (auto s = SecureUnixSocket(agent->unix_socket_, listeners.socket_mode,
+                                  listeners.socket_group);
+        !s.ok()) {
+      agent->Shutdown(absl::ZeroDuration());
+      return s;
+    }
+  }
+  grpc::HealthCheckServiceInterface* health =
+      agent->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  for (const char* name : kServiceNames) health->SetServingStatus(name, true);
+  return agent;
+}
+
+AgentServer::~AgentServer() { Shutdown(absl::ZeroDuration()); }
+
+void AgentServer::Shutdown(absl::Duration grace) {
+  if (shut_down_ || !server_) return;
+  shut_down_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  auto deadline = std::chrono::system_clock::now() +
+                  std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
+  server_->Shutdown(deadline);
+  server_->Wait();
+  if (!unix_socket_.empty()) unlink(unix_socket_.c_str());
+}
+
+}  // namespace xenlet::agent

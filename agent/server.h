@@ -1,0 +1,66 @@
+// The agent's gRPC server: its listeners, the xenlet.v1 services, the
+// standard health service and server reflection.
+#ifndef XENLET_AGENT_SERVER_H_
+#define XENLET_AGENT_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/control_authorizer.h"
+#include "agent/listener.h"
+
+namespace xenlet::agent {
+
+class DomainServiceImpl;
+class HostServiceImpl;
+class ControlServiceImpl;
+
+struct ServerOptions {
+  ListenerOptions listeners;
+  ControlPolicy control;
+};
+
+class AgentServer {
+ public:
+  // Validates the options, binds every listener and starts serving; the
+  // health service reports SERVING for "" and each xenlet.v1 service.
+  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(
+      const ServerOptions& options);
+
+  ~AgentServer();
+
+  // Reports NOT_SERVING, lets calls in flight finish for up to grace, then
+  // cancels what is left and removes the unix socket. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  // The bound TCP port (useful with --listen 127.0.0.1:0), or 0.
+  int tcp_port() const { return tcp_port_; }
+  const std::string& unix_socket() const { return unix_socket_; }
+
+  // Names of the services this server registers, for health and listings.
+  static constexpr std::array<const char*, 3> kServiceNames = {
+      "xenlet.v1.DomainService",
+      "xenlet.v1.HostService",
+      "xenlet.v1.ControlService",
+  };
+
+ private:
+  AgentServer() = default;
+
+  std::unique_ptr<DomainServiceImpl> domain_service_;
+  std::unique_ptr<HostServiceImpl> host_service_;
+  std::unique_ptr<ControlServiceImpl> control_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string unix_socket_;
+  int tcp_port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace xenlet::agent
+
+#endif  // XENLET_AGENT_SERVER_H_

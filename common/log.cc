@@ -1,0 +1,177 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace xenlet {
+namespace {
+
+std::atomic<LogLevel> min_level{LogLevel::kInfo};
+std::atomic<LogFormat> log_format{LogFormat::kText};
+std::mutex write_mutex;
+
+const char* LevelName(LogLevel level, LogFormat format) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return format == LogFormat::kJson ? "debug" : "DEBUG";
+    case LogLevel::kInfo:
+      return format == LogFormat::kJson ? "info" : "INFO";
+    case LogLevel::kWarning:
+      return format == LogFormat::kJson ? "warning" : "WARN";
+    case LogLevel::kError:
+      return format == LogFormat::kJson ? "error" : "ERROR";
+  }
+  return "?";
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          *out += buf;
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// Text values are quoted only when they would otherwise be ambiguous.
+void AppendTextValue(std::string* out, const LogValue& value) {
+  const std::string& v = value.text();
+  bool plain = !v.empty();
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain || !value.quoted()) {
+    *out += v;
+  } else {
+    AppendJsonString(out, v);
+  }
+}
+
+std::string NowUtc() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    now.time_since_epoch())
+                    .count() %
+                1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+  return buf;
+}
+
+}  // namespace
+
+void ConfigureLogging(LogLevel level, LogFormat format) {
+  min_level = level;
+  log_format = format;
+}
+
+bool ParseLogLevel(std::string_view name, LogLevel* out) {
+  if (name == "debug") {
+    *out = LogLevel::kDebug;
+  } else if (name == "info") {
+    *out = LogLevel::kInfo;
+  } else if (name == "warning" || name == "warn") {
+    *out = LogLevel::kWarning;
+  } else if (name == "error") {
+    *out = LogLevel::kError;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool ParseLogFormat(std::string_view name, LogFormat* out) {
+  if (name == "text") {
+    *out = LogFormat::kText;
+  } else if (name == "json") {
+    *out = LogFormat::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string FormatLogLine(LogFormat format, LogLevel level,
+                          std::string_view timestamp, std::string_view event,
+                          std::initializer_list<LogField> fields) {
+  std::string line;
+  if (format == LogFormat::kJson) {
+    line += "{\"ts\":";
+    AppendJsonString(&line, timestamp);
+    line += ",\"level\":";
+    AppendJsonString(&line, LevelName(level, format));
+    line += ",\"event\":";
+    AppendJsonString(&line, event);
+    for (const auto& [key, value] : fields) {
+      line.push_back(',');
+      AppendJsonString(&line, key);
+      line.push_back(':');
+      if (value.quoted()) {
+        AppendJsonString(&line, value.text());
+      } else {
+        line += value.text();
+      }
+    }
+    line.push_back('}');
+  } else {
+    line.append(timestamp);
+    line.push_back(' ');
+    line += LevelName(level, format);
+    line.push_back(' ');
+    line.append(event);
+    for (const auto& [key, value] : fields) {
+      line.push_back(' ');
+      line.append(key);
+      line.push_back('=');
+      AppendTextValue(&line, value);
+    }
+  }
+  return line;
+}
+
+void Log(LogLevel level, std::string_view event,
+         std::initializer_list<LogField> fields) {
+  if (level < min_level.load(std::memory_order_relaxed)) return;
+  std::string line =
+      FormatLogLine(log_format.load(), level, NowUtc(), event, fields);
+  line.push_back('\n');
+  std::lock_guard<std::mutex> lock(write_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace xenlet
