@@ -65,8 +65,11 @@ void RenderKeyValues(
     width = std::max(width, DisplayWidth(key));
   }
   for (const auto& [key, value] : pairs) {
-    out << key << ':' << std::string(width - DisplayWidth(key) + 1, ' ')
-        << value << '\n';
+    out << key << ':';
+    if (!value.empty()) {
+      out << std::string(width - DisplayWidth(key) + 1, ' ') << value;
+    }
+    out << '\n';
   }
 }
 
