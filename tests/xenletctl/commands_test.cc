@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -63,6 +64,9 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
     grpc::Status end = grpc::Status::OK;
     // Stop the client after the events (stands in for SIGINT).
     StopToken* stop = nullptr;
+    // Then keep the stream open until the client cancels it, so the stop
+    // has to cancel a blocked read.
+    bool hold_open = false;
   };
 
   std::vector<Domain> domains;
@@ -114,7 +118,7 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
   }
 
   grpc::Status WatchDomains(
-      grpc::ServerContext*, const WatchDomainsRequest* request,
+      grpc::ServerContext* context, const WatchDomainsRequest* request,
       grpc::ServerWriter<WatchDomainsResponse>* writer) override {
     Stream stream;
     {
@@ -130,6 +134,11 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
       if (!writer->Write(event)) return grpc::Status::CANCELLED;
     }
     if (stream.stop != nullptr) stream.stop->Stop();
+    // The sync API has no cancellation callback: poll. Ends when the client
+    // cancels (or the server shuts down).
+    while (stream.hold_open && !context->IsCancelled()) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
     return stream.end;
   }
 
@@ -373,6 +382,39 @@ TEST_F(CommandsTest, WatchStopTokenEndsWithoutReconnecting) {
   options.stop = &stop;
   EXPECT_EQ(RunWatch(Global(), options, out_, err_), kExitOk) << err_.str();
   EXPECT_EQ(domains_.watch_requests().size(), 1u);
+}
+
+// An output stream that calls Stop() on its first complete line: the client
+// has then read an event and its next read would block.
+class StopOnLine : public std::stringbuf {
+ public:
+  explicit StopOnLine(StopToken& stop) : stop_(stop) {}
+
+ protected:
+  int sync() override {
+    if (str().find('\n') != std::string::npos) stop_.Stop();
+    return 0;
+  }
+
+ private:
+  StopToken& stop_;
+};
+
+TEST_F(CommandsTest, WatchStopCancelsABlockedStream) {
+  using namespace xenlet::v1;
+  StopToken stop;
+  FakeDomainService::Stream stream;
+  stream.events = {Event(EVENT_TYPE_SYNCED, 5, "inst-A")};
+  stream.hold_open = true;  // without the cancel, the next read never ends
+  domains_.streams.push_back(stream);
+  Start();
+  WatchOptions options = FastWatch();
+  options.stop = &stop;
+  StopOnLine buffer(stop);
+  std::ostream out(&buffer);  // RunWatch flushes after every line
+  EXPECT_EQ(RunWatch(Global(), options, out, err_), kExitOk) << err_.str();
+  EXPECT_EQ(domains_.watch_requests().size(), 1u);
+  EXPECT_EQ(buffer.str(), "- 5 SYNCED\n");
 }
 
 TEST_F(CommandsTest, WatchReportsNonRetryableErrors) {

@@ -13,6 +13,9 @@ namespace xenlet::ctl {
 using xenlet::v1::GetDomainsRequest;
 using xenlet::v1::GetDomainsResponse;
 
+// The API's batch bound (GetDomainsRequest.selectors).
+constexpr size_t kMaxSelectors = 10000;
+
 int RunGet(const GlobalOptions& global, const GetOptions& options,
            std::ostream& out, std::ostream& err) {
   GetDomainsRequest request;
@@ -20,6 +23,12 @@ int RunGet(const GlobalOptions& global, const GetOptions& options,
     return ReportUsageError(
         err, absl::InvalidArgumentError(
                  "get: give at least one selector (domid, UUID or name:NAME)"));
+  }
+  if (options.selectors.size() > kMaxSelectors) {
+    return ReportUsageError(
+        err, absl::InvalidArgumentError(absl::StrCat(
+                 "get: ", options.selectors.size(), " selectors; at most ",
+                 kMaxSelectors, " per call")));
   }
   for (const std::string& text : options.selectors) {
     auto selector = ParseSelector(text);

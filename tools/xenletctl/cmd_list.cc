@@ -64,6 +64,12 @@ int RunList(const GlobalOptions& global, const ListOptions& options,
           << '\n';
       break;
     }
+    if (response.next_page_token() == request.page_token()) {
+      // An agent bug would otherwise loop forever.
+      err << "xenletctl: ListDomains: the agent returned the same page token "
+             "again\n";
+      return kExitRpcError;
+    }
     request.set_page_token(response.next_page_token());
   }
   if (!global.json) table.Render(out);
