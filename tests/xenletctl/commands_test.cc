@@ -554,6 +554,45 @@ TEST_F(CommandsTest, NoAgentIsAnRpcError) {
       << err.str();
 }
 
+TEST_F(CommandsTest, CliWiresFlagsIntoTheRequest) {
+  for (uint32_t i = 0; i < 3; ++i)
+    domains_.domains.push_back(MakeDomain(i, "x"));
+  Start();
+  // Global flags after the verb work too (--json, --timeout).
+  const char* argv[] = {"xenletctl",
+                        "--socket",
+                        socket_.c_str(),
+                        "list",
+                        "--json",
+                        "--timeout",
+                        "5",
+                        "--all",
+                        "--page-size",
+                        "2",
+                        "--domid",
+                        "0",
+                        "--domid",
+                        "2",
+                        "--state",
+                        "running",
+                        "--fields",
+                        "domid,name",
+                        "--name-prefix",
+                        "x"};
+  EXPECT_EQ(RunCli(std::size(argv), argv, out_, err_), kExitOk) << err_.str();
+  auto requests = domains_.list_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  const ListDomainsRequest& r = requests[0];
+  ASSERT_EQ(r.filter().domids_size(), 2);
+  EXPECT_EQ(r.filter().domids(1), 2u);
+  ASSERT_EQ(r.filter().states_size(), 1);
+  EXPECT_EQ(r.filter().states(0), xenlet::v1::DOMAIN_STATE_RUNNING);
+  EXPECT_EQ(r.filter().name_prefix(), "x");
+  ASSERT_EQ(r.read_mask().paths_size(), 2);
+  EXPECT_EQ(r.read_mask().paths(1), "name");
+  EXPECT_EQ(Lines(out_.str()).size(), 2u);  // JSON: one line per page
+}
+
 TEST(CliTest, UsageErrorsAndHelp) {
   std::ostringstream out, err;
   const char* help[] = {"xenletctl", "watch", "--help"};

@@ -37,7 +37,8 @@ int RunGet(const GlobalOptions& global, const GetOptions& options,
   }
   auto mask = ParseFieldMask(options.fields);
   if (!mask.ok()) return ReportUsageError(err, mask.status());
-  *request.mutable_read_mask() = *mask;
+  // Unset means every field; an empty mask would mean the same.
+  if (mask->paths_size() > 0) *request.mutable_read_mask() = *mask;
 
   auto channel = MakeChannel(global.connection);
   if (!channel.ok()) return ReportUsageError(err, channel.status());

@@ -25,7 +25,8 @@ int RunList(const GlobalOptions& global, const ListOptions& options,
   *request.mutable_filter() = *filter;
   auto mask = ParseFieldMask(options.fields);
   if (!mask.ok()) return ReportUsageError(err, mask.status());
-  *request.mutable_read_mask() = *mask;
+  // Unset means every field; an empty mask would mean the same.
+  if (mask->paths_size() > 0) *request.mutable_read_mask() = *mask;
   if (options.page_size < 0 || options.page_size > kMaxPageSize) {
     return ReportUsageError(
         err, absl::InvalidArgumentError(absl::StrCat(

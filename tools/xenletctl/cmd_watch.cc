@@ -41,7 +41,8 @@ absl::StatusOr<WatchDomainsRequest> BuildRequest(const WatchOptions& options) {
   }
   auto mask = ParseFieldMask(options.fields);
   if (!mask.ok()) return mask.status();
-  *request.mutable_read_mask() = *mask;
+  // Unset means every field; an empty mask would mean the same.
+  if (mask->paths_size() > 0) *request.mutable_read_mask() = *mask;
   absl::Status s =
       CheckInterval(options.bookmark_interval_seconds, "--bookmark-interval");
   if (!s.ok()) return s;
@@ -57,6 +58,15 @@ absl::StatusOr<WatchDomainsRequest> BuildRequest(const WatchOptions& options) {
   }
   if (options.count < 0) {
     return absl::InvalidArgumentError("--count: must be >= 0");
+  }
+  if (options.max_reconnects < 0) {
+    return absl::InvalidArgumentError("--max-reconnects: must be >= 0");
+  }
+  if (!(options.backoff_max_seconds > 0) ||
+      options.backoff_initial_seconds > options.backoff_max_seconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--backoff-max: must be > 0 and at least the initial backoff (",
+        options.backoff_initial_seconds, "s)"));
   }
   return request;
 }
