@@ -1,0 +1,142 @@
+// The simulated hypervisor's state file, seen from the side that drives it:
+// what Xen's own toolstack-facing operations would change (createdomain,
+// the last reference to a dying domain going away), fault injection and the
+// hypercall counters. The fake hypervisor (fake_privcmd.c) answers the
+// hypercalls themselves from the same file.
+#ifndef XENLET_SIM_HYPERVISOR_STATE_H_
+#define XENLET_SIM_HYPERVISOR_STATE_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sim/state_layout.h"
+#include "xen/call_observer.h"
+#include "xen/types.h"
+
+namespace xenlet::sim {
+
+using xen::Domid;
+using xen::HypercallKind;
+
+// The environment variable through which the fake hypervisor finds the
+// state file.
+inline constexpr char kStateEnv[] = XLSIM_STATE_ENV;
+
+struct DomainConfig {
+  std::array<uint8_t, 16> uuid{};
+  uint64_t memory_bytes = 256ull << 20;
+  uint32_t vcpus = 1;
+  bool hvm = false;
+  // Xen picks the domid (as XEN_DOMCTL_createdomain with domid 0 does)
+  // unless one is asked for.
+  std::optional<Domid> domid;
+};
+
+// Hypercall counts by kind, from the state file: every call made by every
+// process on the simulated host.
+struct HypercallCounts {
+  std::array<uint64_t, static_cast<size_t>(HypercallKind::kCount)> by_kind{};
+  uint64_t other = 0;  // hypercalls the fake does not implement
+  uint64_t Get(HypercallKind kind) const {
+    return by_kind[static_cast<size_t>(kind)];
+  }
+};
+
+// Raw access to the table under the lock, for batch changes.
+class DomainTable {
+ public:
+  explicit DomainTable(xlsim_header* header) : h_(header) {}
+  bool Present(Domid domid) const { return xlsim_present(h_, domid); }
+  xlsim_domain& Domain(Domid domid) { return xlsim_domains(h_)[domid]; }
+  // Adds a domain the way createdomain does (paused once, not yet
+  // unpaused by the toolstack). ALREADY_EXISTS if the domid is in use.
+  absl::Status Add(Domid domid, const DomainConfig& config);
+  // The domain vanishes (Xen frees it when its last reference goes).
+  void Remove(Domid domid);
+  // Present domids, ascending.
+  std::vector<Domid> Domids() const;
+  uint32_t Count() const { return h_->nr_domains; }
+  xlsim_header* header() { return h_; }
+
+ private:
+  xlsim_header* h_;
+};
+
+class HypervisorState {
+ public:
+  // A new state file at path (replacing any): dom0 only, Xen 4.17, a
+  // 16-CPU 64 GiB host.
+  static absl::StatusOr<std::unique_ptr<HypervisorState>> Create(
+      const std::string& path);
+  // An existing state file.
+  static absl::StatusOr<std::unique_ptr<HypervisorState>> Open(
+      const std::string& path);
+  ~HypervisorState();
+
+  const std::string& path() const { return path_; }
+
+  // XEN_DOMCTL_createdomain: without config.domid, the lowest free domid
+  // above the last one allocated, wrapping to 1 past 32751 (Xen's rover).
+  // The domain starts paused (controller pause count 1).
+  absl::StatusOr<Domid> CreateDomain(const DomainConfig& config);
+  // The last reference to a domain goes: it vanishes from the table.
+  // FAILED_PRECONDITION unless it is dying (destroyed), so that a domain is
+  // never reaped behind the toolstack's back; NOT_FOUND if absent.
+  absl::Status ReapDomain(Domid domid);
+  // Runs fn on the table under the exclusive lock, then bumps the
+  // generation and wakes waiters (xenstored's VIRQ_DOM_EXC) once.
+  absl::Status Mutate(const std::function<absl::Status(DomainTable&)>& fn);
+  // Runs fn under the shared lock.
+  void Read(const std::function<void(DomainTable&)>& fn) const;
+
+  // What getdomaininfo would report, without a hypercall. NOT_FOUND if
+  // absent.
+  absl::StatusOr<xen_domctl_getdomaininfo> Info(Domid domid) const;
+  std::vector<Domid> Domids() const;
+  uint32_t DomainCount() const;
+  uint32_t Generation() const;
+  // Bumps the generation without a change (a spurious VIRQ_DOM_EXC).
+  void Kick();
+  // Waits until the generation differs from `seen`, up to timeout; returns
+  // the generation.
+  uint32_t WaitGeneration(uint32_t seen, absl::Duration timeout) const;
+
+  HypercallCounts Counts() const;
+  void ResetCounts();
+  // The next `count` calls of kind fail with err (0 clears).
+  void InjectError(HypercallKind kind, int err, uint32_t count);
+  // Every call of kind takes delay longer (zero clears).
+  void SetDelay(HypercallKind kind, absl::Duration delay);
+  void ClearFaults();
+
+ private:
+  static absl::StatusOr<std::unique_ptr<HypervisorState>> MapFile(
+      const std::string& path, bool create);
+  HypervisorState(std::string path, int fd, xlsim_header* header)
+      : path_(std::move(path)), fd_(fd), h_(header) {}
+  void Lock(bool exclusive) const;
+  void Unlock(bool bump) const;
+
+  std::string path_;
+  int fd_;
+  xlsim_header* h_;
+  // flock excludes other open files only; threads share this one.
+  mutable std::mutex mutex_;
+};
+
+// "Paused", "running", "shutdown(reboot)", "dying", ... for a getdomaininfo
+// record.
+std::string DescribeState(const xen_domctl_getdomaininfo& info);
+
+}  // namespace xenlet::sim
+
+#endif  // XENLET_SIM_HYPERVISOR_STATE_H_

@@ -1,0 +1,200 @@
+/* The simulated hypervisor's shared state file: the domain table, hypercall
+ * counters and fault injection. It is mapped MAP_SHARED by the fake
+ * hypervisor (inside every process that makes hypercalls) and by whoever
+ * drives the simulated host (sim/hypervisor_state.h).
+ *
+ * Layout: struct xlsim_header at offset 0 (XLSIM_HEADER_SIZE bytes), then
+ * XLSIM_NDOM struct xlsim_domain, indexed by domid. A domain exists iff its
+ * bit is set in header.present.
+ *
+ * Locking: flock(LOCK_EX) to mutate, LOCK_SH to read. Every mutation of the
+ * domain table increments header.generation and FUTEX_WAKEs it (a shared
+ * futex: waiters in other processes see it), which is what the fake
+ * VIRQ_DOM_EXC inside xenstored waits for. Counters and faults are updated
+ * with atomics, without the lock.
+ *
+ * C and C++: the fake hypervisor is C, the driver C++. */
+#ifndef XENLET_SIM_STATE_LAYOUT_H_
+#define XENLET_SIM_STATE_LAYOUT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#ifndef __XEN_TOOLS__
+#define __XEN_TOOLS__ 1
+#endif
+/* clang-format off: xen.h first, the others need its definitions. */
+// clang-format off
+#include <xen/xen.h>
+#include <xen/domctl.h>
+#include <xen/sysctl.h>
+// clang-format on
+#ifdef __cplusplus
+}
+#endif
+
+/* The environment variable naming the state file. */
+#define XLSIM_STATE_ENV "XENLET_SIM_STATE"
+/* "XLSIMST1" */
+#define XLSIM_MAGIC 0x315453494d534c58ULL
+#define XLSIM_LAYOUT_VERSION 1
+#define XLSIM_NDOM DOMID_FIRST_RESERVED
+#define XLSIM_HEADER_SIZE 16384
+
+/* Hypercall kinds, counted and fault-injected separately. The first eight
+ * are in the order of xenlet::xen::HypercallKind. */
+enum xlsim_call {
+  XLSIM_CALL_GETDOMAININFOLIST = 0,
+  XLSIM_CALL_GETDOMAININFO,
+  XLSIM_CALL_PHYSINFO,
+  XLSIM_CALL_VERSION,
+  XLSIM_CALL_PAUSE,
+  XLSIM_CALL_UNPAUSE,
+  XLSIM_CALL_DESTROY,
+  XLSIM_CALL_SHUTDOWN,
+  XLSIM_CALL_OTHER, /* anything else: answered ENOSYS/EOPNOTSUPP */
+  XLSIM_CALL_COUNT
+};
+
+struct xlsim_fault {
+  int32_t err;       /* errno for the next `count` calls of the kind */
+  uint32_t count;    /* decremented by each failed call */
+  uint32_t delay_us; /* added to every call of the kind */
+  uint32_t pad;
+};
+
+struct xlsim_domain {
+  /* What getdomaininfo reports, except the fields derived below. */
+  struct xen_domctl_getdomaininfo info;
+  uint32_t pause_count; /* controller pause count: paused iff > 0 */
+  uint32_t dying;       /* destroyed, not yet gone */
+  uint32_t shut_down;   /* shutdown flag; reason in shutdown_reason */
+  uint32_t shutdown_reason;
+  uint64_t cpu_ns;        /* cpu time accumulated while not running */
+  uint64_t running_since; /* CLOCK_MONOTONIC ns, 0 when not running */
+};
+
+struct xlsim_header {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_size;
+  uint32_t domain_size;
+  uint32_t ndom;
+  uint32_t generation; /* futex word: bumped by every table mutation */
+  uint32_t nr_domains;
+  uint32_t domid_rover; /* Xen's createdomain rover: last allocated domid */
+  uint32_t pad0;
+  uint64_t calls[XLSIM_CALL_COUNT]; /* hypercalls answered, by kind */
+  uint64_t ioctls;                  /* every ioctl on a fake device */
+  uint64_t device_opens;
+  struct xlsim_fault faults[XLSIM_CALL_COUNT];
+  uint32_t xen_major;
+  uint32_t xen_minor;
+  char xen_extra[16];
+  struct xen_sysctl_physinfo physinfo;
+  uint64_t present[(XLSIM_NDOM + 63) / 64];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct xlsim_header) <= XLSIM_HEADER_SIZE,
+              "header too big");
+#else
+_Static_assert(sizeof(struct xlsim_header) <= XLSIM_HEADER_SIZE,
+               "header too big");
+#endif
+
+#define XLSIM_FILE_SIZE \
+  ((size_t)XLSIM_HEADER_SIZE + (size_t)XLSIM_NDOM * sizeof(struct xlsim_domain))
+
+static inline struct xlsim_domain* xlsim_domains(struct xlsim_header* h) {
+  return (struct xlsim_domain*)((char*)h + XLSIM_HEADER_SIZE);
+}
+
+static inline int xlsim_present(const struct xlsim_header* h, unsigned d) {
+  return d < XLSIM_NDOM && ((h->present[d / 64] >> (d % 64)) & 1);
+}
+
+static inline void xlsim_set_present(struct xlsim_header* h, unsigned d,
+                                     int on) {
+  uint64_t bit = 1ULL << (d % 64);
+  if (on && !(h->present[d / 64] & bit)) {
+    h->present[d / 64] |= bit;
+    h->nr_domains++;
+  } else if (!on && (h->present[d / 64] & bit)) {
+    h->present[d / 64] &= ~bit;
+    h->nr_domains--;
+  }
+}
+
+/* The lowest present domid >= d, or XLSIM_NDOM if none. */
+static inline unsigned xlsim_next(const struct xlsim_header* h, unsigned d) {
+  while (d < XLSIM_NDOM) {
+    uint64_t word = h->present[d / 64] >> (d % 64);
+    if (word) {
+      d += (unsigned)__builtin_ctzll(word);
+      return d < XLSIM_NDOM ? d : XLSIM_NDOM;
+    }
+    d = (d / 64 + 1) * 64;
+  }
+  return XLSIM_NDOM;
+}
+
+static inline uint64_t xlsim_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the domain's vcpus run: not paused, shut down or dying. */
+static inline int xlsim_runnable(const struct xlsim_domain* d) {
+  return !d->pause_count && !d->shut_down && !d->dying;
+}
+
+/* Keeps cpu time accounting right across a change of xlsim_runnable():
+ * call after every mutation of the domain. */
+static inline void xlsim_account(struct xlsim_domain* d) {
+  uint64_t now = xlsim_now_ns();
+  if (d->running_since && !xlsim_runnable(d)) {
+    d->cpu_ns += (now - d->running_since) *
+                 (d->info.nr_online_vcpus ? d->info.nr_online_vcpus : 1);
+    d->running_since = 0;
+  } else if (!d->running_since && xlsim_runnable(d)) {
+    d->running_since = now;
+  }
+}
+
+/* What XEN_DOMCTL_getdomaininfo reports for domain `domid`. */
+static inline void xlsim_fill_info(struct xlsim_header* h, unsigned domid,
+                                   struct xen_domctl_getdomaininfo* out) {
+  struct xlsim_domain* d = &xlsim_domains(h)[domid];
+  uint32_t keep = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap | XEN_DOMINF_debugged |
+                  XEN_DOMINF_xs_domain;
+  *out = d->info;
+  out->domain = (domid_t)domid;
+  out->flags = d->info.flags & keep;
+  if (d->dying) out->flags |= XEN_DOMINF_dying;
+  if (d->shut_down) {
+    out->flags |=
+        XEN_DOMINF_shutdown | ((d->shutdown_reason & XEN_DOMINF_shutdownmask)
+                               << XEN_DOMINF_shutdownshift);
+  }
+  if (d->pause_count) out->flags |= XEN_DOMINF_paused;
+  /* A simulated guest is always running when it may run, else blocked. */
+  if (xlsim_runnable(d)) {
+    out->flags |= XEN_DOMINF_running;
+  } else if (!d->dying) {
+    out->flags |= XEN_DOMINF_blocked;
+  }
+  out->cpu_time = d->cpu_ns;
+  if (d->running_since) {
+    out->cpu_time += (xlsim_now_ns() - d->running_since) *
+                     (d->info.nr_online_vcpus ? d->info.nr_online_vcpus : 1);
+  }
+  if (d->dying) out->nr_online_vcpus = 0;
+}
+
+#endif /* XENLET_SIM_STATE_LAYOUT_H_ */

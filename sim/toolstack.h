@@ -1,0 +1,103 @@
+// The toolstack simulator: creates, pauses, shuts down and destroys domains
+// on the simulated host the way libxl does, through the project's own
+// xen::XenstoreClient and xen::Hypervisor (so the real libxenstore and
+// libxenctrl code paths run), and through the state file for what only
+// Xen's createdomain and the final release of a domain would do.
+//
+// Hypercalls go through the fake hypervisor linked into this process
+// (//sim:fake_hypervisor_inprocess); Open() points it at options.state_path.
+#ifndef XENLET_SIM_TOOLSTACK_H_
+#define XENLET_SIM_TOOLSTACK_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sim/hypervisor_state.h"
+#include "xen/hypervisor.h"
+#include "xen/types.h"
+#include "xen/xenstore.h"
+
+namespace xenlet::sim {
+
+struct DomainSpec {
+  std::string name;  // empty: "sim-<domid>"
+  uint64_t memory_mib = 256;
+  uint32_t vcpus = 1;
+  bool hvm = false;
+  std::optional<Domid> domid;                   // empty: Xen allocates one
+  std::optional<std::array<uint8_t, 16>> uuid;  // empty: a random v4 UUID
+  bool start = true;  // unpause at the end, as `xl create` does
+};
+
+struct CreatedDomain {
+  Domid domid = 0;
+  std::string uuid;
+  std::string name;
+};
+
+struct ToolstackOptions {
+  std::string state_path;
+  std::string xenstore_socket;
+  // Retries of a conflicting transaction (xen::RunTransaction).
+  xen::RetryPolicy retry;
+};
+
+class Toolstack {
+ public:
+  static absl::StatusOr<std::unique_ptr<Toolstack>> Open(
+      const ToolstackOptions& options);
+
+  // Hypervisor domain (uuid, memory, vcpus; paused), then its keys under
+  // /local/domain/N, /vm/UUID, /libxl/N and dom0's backend dirs in one
+  // transaction, then XS_INTRODUCE (@introduceDomain), then the unpause.
+  absl::StatusOr<CreatedDomain> CreateDomain(const DomainSpec& spec);
+  absl::Status PauseDomain(Domid domid);
+  absl::Status UnpauseDomain(Domid domid);
+  // Asks through control/shutdown (for the reasons that have a word), the
+  // simulated guest acknowledges and shuts itself down with the reason.
+  absl::Status ShutdownDomain(Domid domid, xen::ShutdownReason reason);
+  // Hypervisor destroy first (dying: xenstored fires @releaseDomain), the
+  // keys removed, XS_RELEASE (if xenstored has not released it already),
+  // then the domain vanishes and its domid becomes free.
+  absl::Status DestroyDomain(Domid domid);
+
+  // After xenstored was restarted: a new connection.
+  absl::Status ReconnectXenstore();
+
+  // The xenstore keys CreateDomain writes, in order (path, value).
+  static std::vector<std::pair<std::string, std::string>> DomainKeys(
+      Domid domid, const std::string& uuid, const std::string& name,
+      const DomainSpec& spec);
+
+  HypervisorState& state() { return *state_; }
+  xen::Hypervisor& hypervisor() { return *hypervisor_; }
+  xen::XenstoreClient& xenstore() { return *xenstore_; }
+
+ private:
+  explicit Toolstack(ToolstackOptions options) : options_(std::move(options)) {}
+  absl::Status WriteDomainKeys(Domid domid, const std::string& uuid,
+                               const std::string& name, const DomainSpec& spec);
+  // Runs a xenstore operation, reconnecting once if xenstored went away.
+  absl::Status WithXenstore(
+      const std::function<absl::Status(xen::XenstoreClient&)>& op);
+
+  ToolstackOptions options_;
+  std::unique_ptr<HypervisorState> state_;
+  std::unique_ptr<xen::Hypervisor> hypervisor_;
+  std::unique_ptr<xen::XenstoreClient> xenstore_;
+};
+
+// "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" from random bytes.
+std::array<uint8_t, 16> RandomUuid();
+std::string FormatUuid(const std::array<uint8_t, 16>& uuid);
+
+}  // namespace xenlet::sim
+
+#endif  // XENLET_SIM_TOOLSTACK_H_
