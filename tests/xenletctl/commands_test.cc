@@ -330,6 +330,21 @@ TEST_F(CommandsTest, WatchDoesNotResumeFromAnUnfinishedSnapshot) {
   EXPECT_EQ(requests[2].resume().revision(), 11u);
 }
 
+TEST_F(CommandsTest, WatchResumeFlagStartsFromThatPoint) {
+  using namespace xenlet::v1;
+  domains_.streams.push_back({{Event(EVENT_TYPE_SYNCED, 8, "inst-A")}});
+  Start();
+  WatchOptions options = FastWatch();
+  options.resume = "inst-A:7";
+  options.until_synced = true;
+  EXPECT_EQ(RunWatch(Global(), options, out_, err_), kExitOk) << err_.str();
+  auto requests = domains_.watch_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].resume().instance_id(), "inst-A");
+  EXPECT_EQ(requests[0].resume().revision(), 7u);
+  EXPECT_TRUE(requests[0].resync_inline());
+}
+
 TEST_F(CommandsTest, WatchSendsFlagsAndStopsAtSynced) {
   using namespace xenlet::v1;
   domains_.streams.push_back({{Event(EVENT_TYPE_SYNCED, 5, "inst-A"),

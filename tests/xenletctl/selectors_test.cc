@@ -127,6 +127,19 @@ TEST(ParseFieldMask, UnknownField) {
   EXPECT_FALSE(ParseFieldMask({"vcpusOnline"}).ok());
 }
 
+TEST(ParseResumePoint, InstanceAndRevision) {
+  auto p = ParseResumePoint("9f2c:ab:42");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->instance_id(), "9f2c:ab");
+  EXPECT_EQ(p->revision(), 42u);
+  for (const char* bad : {"", "abc", ":5", "abc:", "abc:-1", "abc:1x",
+                          "abc:99999999999999999999"}) {
+    auto r = ParseResumePoint(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(std::string(r.status().message()).rfind("--resume: ", 0), 0u);
+  }
+}
+
 TEST(ParseEventType, Names) {
   EXPECT_EQ(*ParseEventType("added"), xenlet::v1::EVENT_TYPE_ADDED);
   EXPECT_EQ(*ParseEventType("MODIFIED"), xenlet::v1::EVENT_TYPE_MODIFIED);

@@ -100,20 +100,25 @@ class ResumeTracker {
   // of them would skip the rest of the snapshot.
   void BeginSnapshot() { in_snapshot_ = true; }
 
+  void Set(const ResumePoint& point) {
+    point_ = point;
+    has_ = true;
+  }
+
   void Observe(const WatchDomainsResponse& event) {
     switch (event.type()) {
       case xenlet::v1::EVENT_TYPE_SYNCED:
         in_snapshot_ = false;
-        Set(event);
+        SetFrom(event);
         break;
       case xenlet::v1::EVENT_TYPE_BOOKMARK:
         // By definition complete up to its revision.
-        Set(event);
+        SetFrom(event);
         break;
       case xenlet::v1::EVENT_TYPE_ADDED:
       case xenlet::v1::EVENT_TYPE_MODIFIED:
       case xenlet::v1::EVENT_TYPE_DELETED:
-        if (!in_snapshot_) Set(event);
+        if (!in_snapshot_) SetFrom(event);
         break;
       case xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED:
         // The current state follows inline; only its SYNCED is resumable.
@@ -127,7 +132,7 @@ class ResumeTracker {
   }
 
  private:
-  void Set(const WatchDomainsResponse& event) {
+  void SetFrom(const WatchDomainsResponse& event) {
     if (event.instance_id().empty()) return;
     point_.set_instance_id(event.instance_id());
     point_.set_revision(event.revision());
@@ -152,13 +157,18 @@ int RunWatch(const GlobalOptions& global, const WatchOptions& options,
              std::ostream& out, std::ostream& err) {
   auto base = BuildRequest(options);
   if (!base.ok()) return ReportUsageError(err, base.status());
+  ResumeTracker resume;
+  if (!options.resume.empty()) {
+    auto point = ParseResumePoint(options.resume);
+    if (!point.ok()) return ReportUsageError(err, point.status());
+    resume.Set(*point);
+  }
   auto channel = MakeChannel(global.connection);
   if (!channel.ok()) return ReportUsageError(err, channel.status());
   auto stub = xenlet::v1::DomainService::NewStub(*channel);
 
   StopToken local_stop;
   StopToken& stop = options.stop != nullptr ? *options.stop : local_stop;
-  ResumeTracker resume;
   int64_t domain_events = 0;
   double backoff = options.backoff_initial_seconds;
   int failures = 0;
@@ -244,6 +254,11 @@ Runner AddWatchCommand(CLI::App& root, const GlobalOptions& global) {
   cmd->add_flag("--initial-state,!--no-initial-state", options->initial_state,
                 "Start with an ADDED event per current domain, then SYNCED "
                 "(default on)");
+  cmd->add_option("--resume", options->resume,
+                  "Resume from INSTANCE:REVISION (e.g. the snapshot of list "
+                  "--json) instead of starting with the initial state; if "
+                  "the agent cannot, it sends RESYNC_REQUIRED and the current "
+                  "state");
   AddFilterFlags(*cmd, options->filter);
   cmd->add_option("--event-type", options->event_types,
                   "Only these kinds: added, modified, deleted, stats; "

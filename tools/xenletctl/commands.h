@@ -43,6 +43,9 @@ struct GetOptions {
 
 struct WatchOptions {
   bool initial_state = true;
+  // "INSTANCE:REVISION" (e.g. a list's snapshot) to resume from instead of
+  // starting with the initial state.
+  std::string resume;
   FilterFlags filter;
   std::vector<std::string> event_types;
   int bookmark_interval_seconds = 0;

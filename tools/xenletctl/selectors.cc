@@ -161,6 +161,25 @@ absl::StatusOr<google::protobuf::FieldMask> ParseFieldMask(
   return mask;
 }
 
+absl::StatusOr<xenlet::v1::ResumePoint> ParseResumePoint(
+    const std::string& text) {
+  size_t colon = text.rfind(':');
+  std::string revision =
+      colon == std::string::npos ? "" : text.substr(colon + 1);
+  // At most 19 digits: fits in uint64 without overflow checks.
+  if (colon == 0 || colon == std::string::npos || !AllDigits(revision) ||
+      revision.size() > 19) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--resume: '", text,
+                     "' is not INSTANCE:REVISION (e.g. from the "
+                     "snapshot of list --json)"));
+  }
+  xenlet::v1::ResumePoint point;
+  point.set_instance_id(text.substr(0, colon));
+  point.set_revision(std::stoull(revision));
+  return point;
+}
+
 absl::StatusOr<EventType> ParseEventType(const std::string& text) {
   std::string name = Lower(text);
   absl::string_view rest(name);

@@ -50,6 +50,11 @@ absl::StatusOr<xenlet::v1::DomainFilter> BuildFilter(const FilterFlags& flags);
 absl::StatusOr<google::protobuf::FieldMask> ParseFieldMask(
     const std::vector<std::string>& fields);
 
+// "INSTANCE:REVISION" -> ResumePoint (the instance id is everything before
+// the last colon).
+absl::StatusOr<xenlet::v1::ResumePoint> ParseResumePoint(
+    const std::string& text);
+
 // Event kinds a watch may ask for: added, modified, deleted, stats.
 absl::StatusOr<xenlet::v1::EventType> ParseEventType(const std::string& text);
 
