@@ -1,0 +1,131 @@
+// The toolstack simulator against a private simulated host: domains are
+// created, paused, shut down and destroyed as libxl does it, and the
+// hypervisor and xenstore both show it.
+#include "sim/toolstack.h"
+
+#include <set>
+
+#include "gtest/gtest.h"
+#include "sim/sim_host.h"
+#include "tests/sim/test_util.h"
+#include "xen/errno_status.h"
+
+namespace xenlet::sim {
+namespace {
+
+using xen::ShutdownReason;
+
+class ToolstackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    XLSIM_ASSERT_OK_AND_ASSIGN(host_, SimHost::Start());
+    XLSIM_ASSERT_OK_AND_ASSIGN(ts_, host_->NewToolstack());
+    XLSIM_ASSERT_OK_AND_ASSIGN(xs_, host_->ConnectXenstore());
+  }
+
+  std::unique_ptr<SimHost> host_;
+  std::unique_ptr<Toolstack> ts_;
+  std::unique_ptr<xen::XenstoreClient> xs_;
+};
+
+TEST_F(ToolstackTest, CreateWritesKeysIntroducesAndUnpauses) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d,
+                             ts_->CreateDomain({.name = "web", .vcpus = 2}));
+  EXPECT_EQ(d.domid, 1u);
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo info,
+                             ts_->hypervisor().GetDomainInfo(d.domid));
+  EXPECT_EQ(info.Uuid(), d.uuid);
+  EXPECT_FALSE(info.paused);
+  EXPECT_TRUE(info.running);
+  EXPECT_EQ(info.nr_online_vcpus, 2u);
+  EXPECT_EQ(info.tot_pages * xen::kPageSize, 256ull << 20);
+
+  auto keys = Toolstack::DomainKeys(d.domid, d.uuid, d.name, {.vcpus = 2});
+  EXPECT_GE(keys.size(), 30u);
+  for (const auto& [path, value] : keys) {
+    if (path.ends_with("start_time")) continue;
+    auto read = xs_->Read(path);
+    ASSERT_TRUE(read.ok()) << path << ": " << read.status();
+    EXPECT_EQ(*read, value) << path;
+  }
+  EXPECT_EQ(*xs_->Read("/local/domain/1/name"), "web");
+  EXPECT_EQ(*xs_->Read("/vm/" + d.uuid + "/uuid"), d.uuid);
+  XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced, xs_->IsDomainIntroduced(1));
+  EXPECT_TRUE(introduced);
+}
+
+TEST_F(ToolstackTest, PauseUnpause) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
+  XLSIM_ASSERT_OK(ts_->PauseDomain(d.domid));
+  EXPECT_TRUE(ts_->hypervisor().GetDomainInfo(d.domid)->paused);
+  XLSIM_ASSERT_OK(ts_->UnpauseDomain(d.domid));
+  EXPECT_FALSE(ts_->hypervisor().GetDomainInfo(d.domid)->paused);
+  EXPECT_EQ(ts_->UnpauseDomain(d.domid).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ToolstackTest, ShutdownWithEachReason) {
+  for (ShutdownReason reason :
+       {ShutdownReason::kPoweroff, ShutdownReason::kReboot,
+        ShutdownReason::kSuspend, ShutdownReason::kCrash,
+        ShutdownReason::kWatchdog, ShutdownReason::kSoftReset}) {
+    SCOPED_TRACE(xen::ShutdownReasonName(reason));
+    XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
+    XLSIM_ASSERT_OK(ts_->ShutdownDomain(d.domid, reason));
+    XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo info,
+                               ts_->hypervisor().GetDomainInfo(d.domid));
+    EXPECT_TRUE(info.shutdown);
+    EXPECT_FALSE(info.running);
+    EXPECT_EQ(info.shutdown_code, static_cast<uint8_t>(reason));
+    // The guest acknowledged the request by clearing it.
+    EXPECT_EQ(*xs_->Read(xen::DomainPath(d.domid) + "/control/shutdown"), "");
+    XLSIM_ASSERT_OK(ts_->DestroyDomain(d.domid));
+  }
+  EXPECT_EQ(ts_->ShutdownDomain(4000, ShutdownReason::kPoweroff).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ToolstackTest, DestroyRemovesDomainAndKeys) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
+  XLSIM_ASSERT_OK(ts_->DestroyDomain(d.domid));
+  EXPECT_EQ(ts_->hypervisor().GetDomainInfo(d.domid).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(xs_->Read(xen::DomainPath(d.domid)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(xs_->Read("/vm/" + d.uuid).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(xs_->Read("/libxl/1").status().code(), absl::StatusCode::kNotFound);
+  XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced, xs_->IsDomainIntroduced(d.domid));
+  EXPECT_FALSE(introduced);
+  EXPECT_EQ(ts_->DestroyDomain(d.domid).code(), absl::StatusCode::kNotFound);
+}
+
+// Xen allocates the lowest free domid above the last one allocated, and
+// wraps to 1 after 32751.
+TEST_F(ToolstackTest, DomidsAreReusedTheWayXenDoes) {
+  std::vector<Domid> ids;
+  for (int i = 0; i < 3; ++i) {
+    XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
+    ids.push_back(d.domid);
+  }
+  EXPECT_EQ(ids, (std::vector<Domid>{1, 2, 3}));
+  XLSIM_ASSERT_OK(ts_->DestroyDomain(2));
+  // 2 is free, but the rover is at 3.
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d4, ts_->CreateDomain({}));
+  EXPECT_EQ(d4.domid, 4u);
+  // Near the top: 32751, then wrap to the lowest free domid (2).
+  XLSIM_ASSERT_OK(host_->state().Mutate([](DomainTable& t) {
+    t.header()->domid_rover = xen::kMaxDomid - 1;
+    return absl::OkStatus();
+  }));
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain top, ts_->CreateDomain({}));
+  EXPECT_EQ(top.domid, xen::kMaxDomid);
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain wrapped, ts_->CreateDomain({}));
+  EXPECT_EQ(wrapped.domid, 2u);
+  // An explicit domid in use is refused.
+  EXPECT_EQ(ts_->CreateDomain({.domid = 3}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace xenlet::sim
