@@ -1,5 +1,4 @@
 // The command line: global flags, the verbs, and CLI11's error handling.
-#include <utility>
 #include <vector>
 
 #include "tools/xenletctl/commands.h"
@@ -39,15 +38,12 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
       ->capture_default_str();
 
   // One line per verb; pause/unpause/shutdown/destroy go here.
-  std::vector<std::pair<CLI::App*, Runner>> commands;
-  auto add = [&](Runner runner) {
-    commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
-  };
-  add(AddHealthCommand(app, global));
-  add(AddListCommand(app, global));
-  add(AddGetCommand(app, global));
-  add(AddWatchCommand(app, global));
-  add(AddHostCommand(app, global));
+  std::vector<Command> commands;
+  commands.push_back(AddHealthCommand(app, global));
+  commands.push_back(AddListCommand(app, global));
+  commands.push_back(AddGetCommand(app, global));
+  commands.push_back(AddWatchCommand(app, global));
+  commands.push_back(AddHostCommand(app, global));
 
   try {
     app.parse(argc, argv);
@@ -59,8 +55,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
     app.exit(e, out, err);
     return kExitUsage;
   }
-  for (auto& [command, runner] : commands) {
-    if (command->parsed()) return runner(out, err);
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run(out, err);
   }
   return kExitUsage;
 }

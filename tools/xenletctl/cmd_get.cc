@@ -80,7 +80,7 @@ int RunGet(const GlobalOptions& global, const GetOptions& options,
   return all_ok ? kExitOk : kExitNegative;
 }
 
-Runner AddGetCommand(CLI::App& root, const GlobalOptions& global) {
+Command AddGetCommand(CLI::App& root, const GlobalOptions& global) {
   auto options = std::make_shared<GetOptions>();
   CLI::App* cmd = root.add_subcommand(
       "get",
@@ -95,9 +95,9 @@ Runner AddGetCommand(CLI::App& root, const GlobalOptions& global) {
                   "Only these Domain fields (comma list of proto paths); "
                   "other columns show -")
       ->delimiter(',');
-  return [&global, options](std::ostream& out, std::ostream& err) {
-    return RunGet(global, *options, out, err);
-  };
+  return {cmd, [&global, options](std::ostream& out, std::ostream& err) {
+            return RunGet(global, *options, out, err);
+          }};
 }
 
 }  // namespace xenlet::ctl

@@ -34,7 +34,7 @@ int RunHealth(const GlobalOptions& global, const HealthOptions& options,
                                                            : kExitNegative;
 }
 
-Runner AddHealthCommand(CLI::App& root, const GlobalOptions& global) {
+Command AddHealthCommand(CLI::App& root, const GlobalOptions& global) {
   auto options = std::make_shared<HealthOptions>();
   CLI::App* cmd = root.add_subcommand(
       "health",
@@ -43,9 +43,9 @@ Runner AddHealthCommand(CLI::App& root, const GlobalOptions& global) {
   cmd->add_option("--service", options->service,
                   "Fully qualified service to check, e.g. "
                   "xenlet.v1.DomainService; empty: the whole server");
-  return [&global, options](std::ostream& out, std::ostream& err) {
-    return RunHealth(global, *options, out, err);
-  };
+  return {cmd, [&global, options](std::ostream& out, std::ostream& err) {
+            return RunHealth(global, *options, out, err);
+          }};
 }
 
 }  // namespace xenlet::ctl

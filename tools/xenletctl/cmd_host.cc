@@ -95,14 +95,15 @@ int RunHost(const GlobalOptions& global, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
-Runner AddHostCommand(CLI::App& root, const GlobalOptions& global) {
-  root.add_subcommand("host",
-                      "Show the hypervisor and the agent: physinfo, Xen "
-                      "version, instance id, revision, sweep and xenstore "
-                      "statistics (HostService/GetHost)");
-  return [&global](std::ostream& out, std::ostream& err) {
-    return RunHost(global, out, err);
-  };
+Command AddHostCommand(CLI::App& root, const GlobalOptions& global) {
+  CLI::App* cmd =
+      root.add_subcommand("host",
+                          "Show the hypervisor and the agent: physinfo, Xen "
+                          "version, instance id, revision, sweep and xenstore "
+                          "statistics (HostService/GetHost)");
+  return {cmd, [&global](std::ostream& out, std::ostream& err) {
+            return RunHost(global, out, err);
+          }};
 }
 
 }  // namespace xenlet::ctl

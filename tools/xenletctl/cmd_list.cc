@@ -91,7 +91,7 @@ void AddFilterFlags(CLI::App& command, FilterFlags& filter) {
                                   "); repeatable, any matches"));
 }
 
-Runner AddListCommand(CLI::App& root, const GlobalOptions& global) {
+Command AddListCommand(CLI::App& root, const GlobalOptions& global) {
   auto options = std::make_shared<ListOptions>();
   CLI::App* cmd = root.add_subcommand(
       "list",
@@ -108,9 +108,9 @@ Runner AddListCommand(CLI::App& root, const GlobalOptions& global) {
                   "Continue a listing from a previous page's token");
   cmd->add_flag("--all", options->all,
                 "Follow next_page_token to the last page");
-  return [&global, options](std::ostream& out, std::ostream& err) {
-    return RunList(global, *options, out, err);
-  };
+  return {cmd, [&global, options](std::ostream& out, std::ostream& err) {
+            return RunList(global, *options, out, err);
+          }};
 }
 
 }  // namespace xenlet::ctl

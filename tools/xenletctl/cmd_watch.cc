@@ -244,7 +244,7 @@ int RunWatch(const GlobalOptions& global, const WatchOptions& options,
   }
 }
 
-Runner AddWatchCommand(CLI::App& root, const GlobalOptions& global) {
+Command AddWatchCommand(CLI::App& root, const GlobalOptions& global) {
   auto options = std::make_shared<WatchOptions>();
   CLI::App* cmd = root.add_subcommand(
       "watch",
@@ -285,14 +285,15 @@ Runner AddWatchCommand(CLI::App& root, const GlobalOptions& global) {
   cmd->add_option("--backoff-max", options->backoff_max_seconds,
                   "Longest wait between reconnects, in seconds")
       ->capture_default_str();
-  return [&global, options](std::ostream& out, std::ostream& err) {
-    StopToken stop;
-    // Before the channel exists, so gRPC's threads never take the signals.
-    SignalStopper signals(stop);
-    WatchOptions run = *options;
-    run.stop = &stop;
-    return RunWatch(global, run, out, err);
-  };
+  return {cmd, [&global, options](std::ostream& out, std::ostream& err) {
+            StopToken stop;
+            // Before the channel exists, so gRPC's threads never take the
+            // signals.
+            SignalStopper signals(stop);
+            WatchOptions run = *options;
+            run.stop = &stop;
+            return RunWatch(global, run, out, err);
+          }};
 }
 
 }  // namespace xenlet::ctl

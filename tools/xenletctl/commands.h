@@ -84,13 +84,19 @@ int RunHost(const GlobalOptions& global, std::ostream& out, std::ostream& err);
 // What main runs once the command line is parsed.
 using Runner = std::function<int(std::ostream& out, std::ostream& err)>;
 
+// A registered subcommand and what to run when the command line chose it.
+struct Command {
+  CLI::App* app;
+  Runner run;
+};
+
 // Each registers one subcommand on `root`; the options it fills live as long
 // as the returned Runner. `global` is filled by the root app.
-Runner AddHealthCommand(CLI::App& root, const GlobalOptions& global);
-Runner AddListCommand(CLI::App& root, const GlobalOptions& global);
-Runner AddGetCommand(CLI::App& root, const GlobalOptions& global);
-Runner AddWatchCommand(CLI::App& root, const GlobalOptions& global);
-Runner AddHostCommand(CLI::App& root, const GlobalOptions& global);
+Command AddHealthCommand(CLI::App& root, const GlobalOptions& global);
+Command AddListCommand(CLI::App& root, const GlobalOptions& global);
+Command AddGetCommand(CLI::App& root, const GlobalOptions& global);
+Command AddWatchCommand(CLI::App& root, const GlobalOptions& global);
+Command AddHostCommand(CLI::App& root, const GlobalOptions& global);
 
 // Registers the filter flags shared by list and watch.
 void AddFilterFlags(CLI::App& command, FilterFlags& filter);
