@@ -1,5 +1,8 @@
 #include "tools/xenletctl/connection.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -40,7 +43,16 @@ std::string HostOf(const std::string& address) {
 
 bool IsLoopbackAddress(const std::string& address) {
   std::string host = HostOf(address);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  if (host == "localhost") return true;
+  // Parse addresses rather than match prefixes: "127.evil.example" is a
+  // name that can resolve anywhere.
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 &&
+         IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
