@@ -1,0 +1,152 @@
+#include "store/domain_store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "google/protobuf/util/time_util.h"
+
+namespace xenlet::store {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+}  // namespace
+
+std::string NewInstanceId() {
+  std::random_device device;
+  std::uniform_int_distribution<uint64_t> dist;
+  uint64_t value =
+      (static_cast<uint64_t>(device()) << 32) ^ device() ^ dist(device);
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(value));
+  return buf;
+}
+
+DomainStore::DomainStore(StoreOptions options)
+    : instance_id_(options.instance_id.empty() ? NewInstanceId()
+                                               : options.instance_id),
+      builder_(DomainTable()),
+      log_(options.event_log_capacity),
+      snapshot_(std::make_shared<const Snapshot>(
+          Snapshot{0, DomainTable(), absl::Now()})) {}
+
+std::shared_ptr<const Snapshot> DomainStore::snapshot() const {
+  absl::MutexLock lock(&snapshot_mutex_);
+  return snapshot_;
+}
+
+void DomainStore::Publish(DomainTable table, uint64_t revision) {
+  auto next = std::make_shared<const Snapshot>(
+      Snapshot{revision, std::move(table), absl::Now()});
+  absl::MutexLock lock(&snapshot_mutex_);
+  snapshot_.swap(next);
+  // The old snapshot is released outside nothing heavier than a pointer.
+}
+
+uint64_t DomainStore::Commit(std::vector<Change> changes) {
+  absl::MutexLock lock(&write_mutex_);
+  if (changes.empty()) return log_.last_revision();
+  std::vector<EventPtr> events;
+  events.reserve(changes.size());
+  const absl::Time now = absl::Now();
+  for (Change& change : changes) {
+    auto event = std::make_shared<Event>();
+    event->revision = log_.last_revision() + 1;
+    event->type = change.type;
+    event->transition = change.transition;
+    event->domid = change.domid;
+    event->detected = change.detected;
+    event->previous = builder_.Get(change.domid);
+    v1::Domain& domain = *change.domain;
+    domain.set_updated_revision(event->revision);
+    *domain.mutable_updated_time() = ToProto(now);
+    if (change.type == v1::EVENT_TYPE_ADDED || !event->previous) {
+      domain.set_created_revision(event->revision);
+      *domain.mutable_created_time() = ToProto(now);
+    } else {
+      domain.set_created_revision(event->previous->created_revision());
+      *domain.mutable_created_time() = event->previous->created_time();
+    }
+    event->domain = DomainPtr(std::move(change.domain));
+    if (change.type == v1::EVENT_TYPE_DELETED) {
+      builder_.Erase(change.domid);
+    } else {
+      builder_.Set(change.domid, event->domain);
+    }
+    log_.Append(event);
+    events.push_back(std::move(event));
+  }
+  const uint64_t revision = log_.last_revision();
+  Publish(builder_.Build(), revision);
+  for (const auto& subscription : subscriptions_) {
+    for (const EventPtr& event : events) subscription->Deliver(event);
+  }
+  return revision;
+}
+
+void DomainStore::UpdateVolatile(
+    std::vector<std::shared_ptr<const v1::Domain>> domains) {
+  absl::MutexLock lock(&write_mutex_);
+  for (auto& domain : domains) {
+    // Only domains the model holds: a volatile refresh never adds one.
+    const uint32_t domid = domain->domid();
+    if (builder_.Get(domid)) builder_.Set(domid, std::move(domain));
+  }
+  Publish(builder_.Build(), log_.last_revision());
+}
+
+WatchBegin DomainStore::Watch(const WatchStart& start,
+                              SubscriptionOptions options) {
+  WatchBegin begin;
+  begin.subscription = std::make_shared<Subscription>(std::move(options));
+  absl::MutexLock lock(&write_mutex_);
+  const uint64_t current = log_.last_revision();
+  begin.synced_revision = current;
+  bool send_state = start.initial_state;
+  if (start.resume) {
+    if (start.resume_instance != instance_id_) {
+      begin.resync = v1::RESYNC_REASON_INSTANCE_CHANGED;
+    } else if (start.resume_revision > current) {
+      begin.resync = v1::RESYNC_REASON_REVISION_IN_FUTURE;
+    } else if (!log_.CanReplayAfter(start.resume_revision)) {
+      begin.resync = v1::RESYNC_REASON_REVISION_COMPACTED;
+    } else {
+      log_.ReplayAfter(start.resume_revision, &begin.replay);
+    }
+    send_state = begin.resync != v1::RESYNC_REASON_UNSPECIFIED;
+  }
+  if (send_state) begin.initial = snapshot();
+  subscriptions_.push_back(begin.subscription);
+  return begin;
+}
+
+void DomainStore::Unwatch(const std::shared_ptr<Subscription>& subscription) {
+  subscription->Close();
+  absl::MutexLock lock(&write_mutex_);
+  subscriptions_.erase(
+      std::remove(subscriptions_.begin(), subscriptions_.end(), subscription),
+      subscriptions_.end());
+}
+
+size_t DomainStore::subscription_count() const {
+  absl::MutexLock lock(&write_mutex_);
+  return subscriptions_.size();
+}
+
+uint64_t DomainStore::revision() const {
+  absl::MutexLock lock(&write_mutex_);
+  return log_.last_revision();
+}
+
+size_t DomainStore::event_log_size() const {
+  absl::MutexLock lock(&write_mutex_);
+  return log_.size();
+}
+
+}  // namespace xenlet::store

@@ -1,0 +1,111 @@
+// The model: the current domains as immutable, revisioned snapshots, the
+// event log, and the subscriptions of the watch streams. One writer (the
+// reconciler) commits changes; any number of readers take snapshots
+// without waiting for it.
+#ifndef XENLET_STORE_DOMAIN_STORE_H_
+#define XENLET_STORE_DOMAIN_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "store/domain_table.h"
+#include "store/event.h"
+#include "store/event_log.h"
+#include "store/subscription.h"
+
+namespace xenlet::store {
+
+struct Snapshot {
+  // The revision of the last event reflected here.
+  uint64_t revision = 0;
+  DomainTable domains;
+  absl::Time published;
+};
+
+// A change the writer commits. domain is the new state (its revision
+// fields are filled in by the store); for DELETED it is the last state.
+struct Change {
+  v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;
+  v1::Transition transition = v1::TRANSITION_UNSPECIFIED;
+  uint32_t domid = 0;
+  std::unique_ptr<v1::Domain> domain;
+  absl::Time detected;
+};
+
+struct WatchStart {
+  bool initial_state = false;
+  bool resume = false;
+  std::string resume_instance;
+  uint64_t resume_revision = 0;
+};
+
+struct WatchBegin {
+  std::shared_ptr<Subscription> subscription;
+  // The state to send first (ADDED each), when asked for or resyncing.
+  std::shared_ptr<const Snapshot> initial;
+  // Events to replay before live ones, when resuming.
+  std::vector<EventPtr> replay;
+  // Why the resume point could not be honoured (UNSPECIFIED: it was).
+  v1::ResyncReason resync = v1::RESYNC_REASON_UNSPECIFIED;
+  // The revision the initial state or the replay ends at.
+  uint64_t synced_revision = 0;
+};
+
+struct StoreOptions {
+  std::string instance_id;  // random if empty
+  size_t event_log_capacity = 100000;
+};
+
+class DomainStore {
+ public:
+  explicit DomainStore(StoreOptions options = {});
+
+  const std::string& instance_id() const { return instance_id_; }
+
+  // The newest snapshot; never blocks on the writer.
+  std::shared_ptr<const Snapshot> snapshot() const;
+
+  // Writer: applies changes in order, one revision each, publishes one
+  // snapshot and hands the events to every subscription. Returns the new
+  // revision.
+  uint64_t Commit(std::vector<Change> changes);
+
+  // Writer: replaces domains' volatile fields (cpu time, memory, vCPU
+  // state) in the next snapshot without an event or a new revision.
+  void UpdateVolatile(std::vector<std::shared_ptr<const v1::Domain>> domains);
+
+  // Starts a watch atomically with respect to commits: nothing is missed
+  // or delivered twice between the initial state or replay and the live
+  // events that follow.
+  WatchBegin Watch(const WatchStart& start, SubscriptionOptions options);
+  void Unwatch(const std::shared_ptr<Subscription>& subscription);
+
+  size_t subscription_count() const;
+  uint64_t revision() const;
+  size_t event_log_size() const;
+
+ private:
+  void Publish(DomainTable table, uint64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+
+  const std::string instance_id_;
+  // Serialises commits against each other and against Watch().
+  mutable absl::Mutex write_mutex_;
+  DomainTableBuilder builder_ ABSL_GUARDED_BY(write_mutex_);
+  EventLog log_ ABSL_GUARDED_BY(write_mutex_);
+  std::vector<std::shared_ptr<Subscription>> subscriptions_
+      ABSL_GUARDED_BY(write_mutex_);
+  // Held only to swap or copy the pointer.
+  mutable absl::Mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mutex_);
+};
+
+// 16 random hex digits.
+std::string NewInstanceId();
+
+}  // namespace xenlet::store
+
+#endif  // XENLET_STORE_DOMAIN_STORE_H_

@@ -1,0 +1,156 @@
+#include "store/domain_store.h"
+
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace xenlet::store {
+namespace {
+
+Change Add(uint32_t domid, const std::string& name) {
+  Change c;
+  c.type = v1::EVENT_TYPE_ADDED;
+  c.transition = v1::TRANSITION_CREATED;
+  c.domid = domid;
+  c.domain = std::make_unique<v1::Domain>();
+  c.domain->set_domid(domid);
+  c.domain->set_name(name);
+  c.domain->set_state(v1::DOMAIN_STATE_CREATED);
+  return c;
+}
+
+Change Modify(uint32_t domid, v1::DomainState state) {
+  Change c = Add(domid, "m");
+  c.type = v1::EVENT_TYPE_MODIFIED;
+  c.transition = v1::TRANSITION_UPDATED;
+  c.domain->set_state(state);
+  return c;
+}
+
+Change Delete(uint32_t domid) {
+  Change c = Add(domid, "gone");
+  c.type = v1::EVENT_TYPE_DELETED;
+  c.transition = v1::TRANSITION_DESTROYED;
+  c.domain->set_state(v1::DOMAIN_STATE_DESTROYED);
+  return c;
+}
+
+std::vector<Change> One(Change c) {
+  std::vector<Change> v;
+  v.push_back(std::move(c));
+  return v;
+}
+
+TEST(DomainStoreTest, CommitsAssignRevisionsAndPublishSnapshots) {
+  DomainStore store({"inst", 100});
+  auto empty = store.snapshot();
+  std::vector<Change> batch;
+  batch.push_back(Add(1, "a"));
+  batch.push_back(Add(2, "b"));
+  EXPECT_EQ(store.Commit(std::move(batch)), 2u);
+  EXPECT_EQ(store.Commit(One(Modify(1, v1::DOMAIN_STATE_RUNNING))), 3u);
+  auto snap = store.snapshot();
+  EXPECT_EQ(snap->revision, 3u);
+  EXPECT_EQ(snap->domains.size(), 2u);
+  EXPECT_EQ(snap->domains.Get(1)->state(), v1::DOMAIN_STATE_RUNNING);
+  EXPECT_EQ(snap->domains.Get(1)->created_revision(), 1u);
+  EXPECT_EQ(snap->domains.Get(1)->updated_revision(), 3u);
+  EXPECT_EQ(empty->domains.size(), 0u);  // old snapshots stay as they were
+  store.Commit(One(Delete(2)));
+  EXPECT_EQ(store.snapshot()->domains.Get(2), nullptr);
+  EXPECT_EQ(snap->domains.Get(2)->name(), "b");
+}
+
+TEST(DomainStoreTest, VolatileUpdatesChangeNoRevision) {
+  DomainStore store({"inst", 100});
+  store.Commit(One(Add(1, "a")));
+  auto updated =
+      std::make_shared<v1::Domain>(*store.snapshot()->domains.Get(1));
+  updated->set_cpu_time_ns(12345);
+  auto stranger = std::make_shared<v1::Domain>();
+  stranger->set_domid(99);
+  store.UpdateVolatile({updated, stranger});
+  auto snap = store.snapshot();
+  EXPECT_EQ(snap->revision, 1u);
+  EXPECT_EQ(snap->domains.Get(1)->cpu_time_ns(), 12345u);
+  EXPECT_EQ(snap->domains.Get(99), nullptr);
+}
+
+TEST(DomainStoreTest, ResumeReplaysExactlyTheMissedEvents) {
+  DomainStore store({"inst", 100});
+  for (uint32_t d = 1; d <= 5; ++d) store.Commit(One(Add(d, "x")));
+  WatchBegin begin = store.Watch({false, true, "inst", 3}, {});
+  EXPECT_EQ(begin.resync, v1::RESYNC_REASON_UNSPECIFIED);
+  EXPECT_EQ(begin.initial, nullptr);
+  ASSERT_EQ(begin.replay.size(), 2u);
+  EXPECT_EQ(begin.replay[0]->revision, 4u);
+  EXPECT_EQ(begin.replay[1]->revision, 5u);
+  store.Commit(One(Add(6, "live")));
+  auto live = begin.subscription->Pop();
+  ASSERT_TRUE(live.has_value());
+  EXPECT_EQ(live->event->revision, 6u);
+  EXPECT_FALSE(begin.subscription->Pop().has_value());
+
+  WatchBegin current = store.Watch({false, true, "inst", 6}, {});
+  EXPECT_EQ(current.resync, v1::RESYNC_REASON_UNSPECIFIED);
+  EXPECT_TRUE(current.replay.empty());
+}
+
+TEST(DomainStoreTest, ResyncReasons) {
+  DomainStore store({"inst", 3});
+  for (uint32_t d = 1; d <= 10; ++d) store.Commit(One(Add(d, "x")));
+  EXPECT_EQ(store.Watch({false, true, "other", 5}, {}).resync,
+            v1::RESYNC_REASON_INSTANCE_CHANGED);
+  EXPECT_EQ(store.Watch({false, true, "inst", 11}, {}).resync,
+            v1::RESYNC_REASON_REVISION_IN_FUTURE);
+  WatchBegin compacted = store.Watch({false, true, "inst", 2}, {});
+  EXPECT_EQ(compacted.resync, v1::RESYNC_REASON_REVISION_COMPACTED);
+  ASSERT_NE(compacted.initial, nullptr);
+  EXPECT_EQ(compacted.initial->domains.size(), 10u);
+  EXPECT_EQ(store.Watch({false, true, "inst", 7}, {}).resync,
+            v1::RESYNC_REASON_UNSPECIFIED);  // 8, 9, 10 still held
+}
+
+// Watches started while a writer commits see, for every domain, the initial
+// state plus exactly the events after it: no gap, no duplicate.
+TEST(DomainStoreTest, InitialStateAndLiveEventsNeverOverlapOrGap) {
+  DomainStore store({"inst", 100000});
+  constexpr int kCommits = 3000;
+  std::thread writer([&] {
+    for (int i = 0; i < kCommits; ++i) {
+      uint32_t domid = i % 50;
+      store.Commit(One(i < 50
+                           ? Add(domid, "x")
+                           : Modify(domid, i % 2 ? v1::DOMAIN_STATE_PAUSED
+                                                 : v1::DOMAIN_STATE_RUNNING)));
+    }
+  });
+  std::vector<WatchBegin> watches;
+  for (int i = 0; i < 20; ++i) {
+    watches.push_back(
+        store.Watch({true, false, "", 0}, {DomainFilter(), {}, 100000}));
+  }
+  writer.join();
+  for (WatchBegin& w : watches) {
+    ASSERT_NE(w.initial, nullptr);
+    EXPECT_EQ(w.initial->revision, w.synced_revision);
+    uint64_t expected = w.synced_revision + 1;
+    while (auto e = w.subscription->Pop()) {
+      EXPECT_EQ(e->event->revision, expected++);
+    }
+    EXPECT_EQ(expected, static_cast<uint64_t>(kCommits) + 1);
+  }
+}
+
+TEST(DomainStoreTest, UnwatchStopsDelivery) {
+  DomainStore store({"inst", 100});
+  WatchBegin w = store.Watch({}, {});
+  EXPECT_EQ(store.subscription_count(), 1u);
+  store.Unwatch(w.subscription);
+  EXPECT_EQ(store.subscription_count(), 0u);
+  store.Commit(One(Add(1, "a")));
+  EXPECT_FALSE(w.subscription->Pop().has_value());
+}
+
+}  // namespace
+}  // namespace xenlet::store
