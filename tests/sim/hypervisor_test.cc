@@ -1,0 +1,211 @@
+// The fake hypervisor through the real libxenctrl/libxencall and the
+// project's xen::Hypervisor: one hypercall per full-range list, the
+// getdomaininfo fast path, and Xen's semantics for pause, unpause, destroy
+// and shutdown. Hypervisor side only: no xenstored.
+#include <cerrno>
+
+#include "gtest/gtest.h"
+#include "sim/hypervisor_state.h"
+#include "sim/sim_host.h"
+#include "tests/sim/test_util.h"
+#include "xen/errno_status.h"
+#include "xen/xenctrl_hypervisor.h"
+
+extern "C" {
+#include <xenctrl.h>
+}
+
+namespace xenlet::sim {
+namespace {
+
+using xen::DomainInfo;
+using xen::DomainListPath;
+using xen::HypercallKind;
+
+// Adds domains 1..n (hypervisor side only) in one update.
+absl::Status AddDomains(HypervisorState& state, uint32_t n) {
+  return state.Mutate([n](DomainTable& t) {
+    for (Domid d = 1; d <= n; ++d) {
+      DomainConfig c;
+      c.uuid[0] = d & 0xff;
+      c.uuid[1] = d >> 8;
+      if (auto s = t.Add(d, c); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
+class HypervisorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    XLSIM_ASSERT_OK_AND_ASSIGN(host_,
+                               SimHost::Start({.start_xenstored = false}));
+  }
+  uint64_t Calls(HypercallKind kind) {
+    return host_->state().Counts().Get(kind);
+  }
+  std::unique_ptr<SimHost> host_;
+};
+
+// The real xc_domain_getinfolist over the whole domid range: every domain,
+// one hypercall.
+void CheckFullRangeList(SimHost& host, uint32_t ndomains) {
+  ASSERT_TRUE(AddDomains(host.state(), ndomains).ok());
+  xc_interface* xch = xc_interface_open(nullptr, nullptr, 0);
+  ASSERT_NE(xch, nullptr) << "xc_interface_open: " << errno;
+  std::vector<xc_domaininfo_t> buf(xen::kDomidFirstReserved);
+  uint64_t before =
+      host.state().Counts().Get(HypercallKind::kGetDomainInfoList);
+  int n = xc_domain_getinfolist(xch, 0, xen::kDomidFirstReserved, buf.data());
+  uint64_t after = host.state().Counts().Get(HypercallKind::kGetDomainInfoList);
+  xc_interface_close(xch);
+  ASSERT_EQ(n, static_cast<int>(ndomains) + 1);
+  EXPECT_EQ(after - before, 1u);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(buf[i].domain, i);
+
+  // The project's Hypervisor, both ways of making the call.
+  for (DomainListPath path :
+       {DomainListPath::kPersistentBuffer, DomainListPath::kLibxenctrl}) {
+    auto hv = host.OpenHypervisor({.domain_list_path = path});
+    ASSERT_TRUE(hv.ok()) << hv.status();
+    std::vector<DomainInfo> all;
+    before = host.state().Counts().Get(HypercallKind::kGetDomainInfoList);
+    ASSERT_TRUE((*hv)->GetAllDomains(&all).ok());
+    after = host.state().Counts().Get(HypercallKind::kGetDomainInfoList);
+    EXPECT_EQ(all.size(), ndomains + 1);
+    EXPECT_EQ(after - before, 1u);
+    EXPECT_EQ(all.back().domid, ndomains);
+  }
+}
+
+TEST_F(HypervisorTest, FullRangeListIsOneHypercallAt1Domain) {
+  CheckFullRangeList(*host_, 1);
+}
+
+TEST_F(HypervisorTest, FullRangeListIsOneHypercallAt1000Domains) {
+  CheckFullRangeList(*host_, 1000);
+}
+
+TEST_F(HypervisorTest, GetDomainInfoFastPathReportsMissingAsNotFound) {
+  XLSIM_ASSERT_OK(host_->state().Mutate([](DomainTable& t) {
+    XLSIM_EXPECT_OK(t.Add(5, {}));
+    XLSIM_EXPECT_OK(t.Add(9, {}));
+    return absl::OkStatus();
+  }));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  uint64_t before = Calls(HypercallKind::kGetDomainInfo);
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo five, hv->GetDomainInfo(5));
+  EXPECT_EQ(five.domid, 5u);
+  // Xen answers 6 with domain 9; the fast path must not pass that on.
+  EXPECT_EQ(hv->GetDomainInfo(6).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv->GetDomainInfo(10).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Calls(HypercallKind::kGetDomainInfo) - before, 3u);
+  EXPECT_EQ(hv->GetDomainInfo(xen::kDomidFirstReserved).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Underneath, the slow-path semantics: the next domain up.
+  xc_interface* xch = xc_interface_open(nullptr, nullptr, 0);
+  ASSERT_NE(xch, nullptr);
+  xc_dominfo_t info;
+  ASSERT_EQ(xc_domain_getinfo(xch, 6, 1, &info), 1);
+  EXPECT_EQ(info.domid, 9u);
+  xc_interface_close(xch);
+}
+
+TEST_F(HypervisorTest, PauseAndUnpauseFollowXen) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  // Created paused, as Xen does, until the toolstack's unpause.
+  EXPECT_TRUE(hv->GetDomainInfo(1)->paused);
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo info, hv->GetDomainInfo(1));
+  EXPECT_FALSE(info.paused);
+  EXPECT_TRUE(info.running);
+  // Unpausing an unpaused domain: EINVAL.
+  absl::Status s = hv->UnpauseDomain(1);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_EQ(xen::StatusErrno(s), EINVAL);
+  // Pausing dom0, the caller's own domain: EINVAL.
+  EXPECT_EQ(hv->PauseDomain(0).code(), absl::StatusCode::kInvalidArgument);
+  // A missing domain: ESRCH.
+  EXPECT_EQ(hv->PauseDomain(77).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv->UnpauseDomain(77).code(), absl::StatusCode::kNotFound);
+  // Pauses nest; the count stops at 255.
+  XLSIM_ASSERT_OK(hv->PauseDomain(1));
+  XLSIM_ASSERT_OK(hv->PauseDomain(1));
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  EXPECT_TRUE(hv->GetDomainInfo(1)->paused);
+  for (int i = 1; i < 255; ++i) ASSERT_TRUE(hv->PauseDomain(1).ok()) << i;
+  EXPECT_EQ(hv->PauseDomain(1).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Calls(HypercallKind::kPauseDomain), 259u);
+}
+
+TEST_F(HypervisorTest, DestroyLeavesTheDomainDying) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 2));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->DestroyDomain(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo info, hv->GetDomainInfo(1));
+  EXPECT_TRUE(info.dying);
+  EXPECT_FALSE(info.running);
+  XLSIM_EXPECT_OK(hv->DestroyDomain(1));  // again: still fine
+  EXPECT_EQ(hv->DestroyDomain(0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv->DestroyDomain(50).code(), absl::StatusCode::kNotFound);
+  // Reaped when its last reference goes; not before it is dying.
+  EXPECT_EQ(host_->state().ReapDomain(2).code(),
+            absl::StatusCode::kFailedPrecondition);
+  XLSIM_ASSERT_OK(host_->state().ReapDomain(1));
+  EXPECT_EQ(hv->GetDomainInfo(1).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(HypervisorTest, ShutdownKeepsTheFirstReason) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kReboot));
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kCrash));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo info, hv->GetDomainInfo(1));
+  EXPECT_TRUE(info.shutdown);
+  EXPECT_FALSE(info.running);
+  EXPECT_EQ(info.shutdown_code,
+            static_cast<uint8_t>(xen::ShutdownReason::kReboot));
+  EXPECT_EQ(hv->ShutdownDomain(9, xen::ShutdownReason::kPoweroff).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Calls(HypercallKind::kRemoteShutdown), 3u);
+}
+
+TEST_F(HypervisorTest, InjectedErrorsHitTheNextCallsOfOneKind) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  host_->state().InjectError(HypercallKind::kGetDomainInfoList, EAGAIN, 2);
+  std::vector<DomainInfo> all;
+  EXPECT_EQ(xen::StatusErrno(hv->GetAllDomains(&all)), EAGAIN);
+  // Other kinds are unaffected.
+  XLSIM_EXPECT_OK(hv->GetDomainInfo(1).status());
+  EXPECT_EQ(xen::StatusErrno(hv->GetAllDomains(&all)), EAGAIN);
+  XLSIM_ASSERT_OK(hv->GetAllDomains(&all));
+  EXPECT_EQ(all.size(), 2u);
+  EXPECT_EQ(Calls(HypercallKind::kGetDomainInfoList), 3u);
+
+  host_->state().SetDelay(HypercallKind::kPhysInfo, absl::Milliseconds(20));
+  absl::Time start = absl::Now();
+  XLSIM_ASSERT_OK(hv->GetPhysInfo().status());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
+  host_->state().ClearFaults();
+}
+
+TEST_F(HypervisorTest, PhysinfoAndVersion) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::PhysInfo p, hv->GetPhysInfo());
+  EXPECT_EQ(p.nr_cpus, 16u);
+  EXPECT_EQ(p.total_bytes, 64ull << 30);
+  EXPECT_TRUE(p.cap_hvm);
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::XenVersion v, hv->GetVersion());
+  EXPECT_EQ(v.major, 4u);
+  EXPECT_EQ(v.minor, 17u);
+  EXPECT_EQ(v.extra, ".0-xenlet-sim");
+  EXPECT_EQ(Calls(HypercallKind::kPhysInfo), 1u);
+  EXPECT_EQ(Calls(HypercallKind::kXenVersion), 3u);
+}
+
+}  // namespace
+}  // namespace xenlet::sim
