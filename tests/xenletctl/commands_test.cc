@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -75,7 +75,7 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
   grpc::Status ListDomains(grpc::ServerContext*,
                            const ListDomainsRequest* request,
                            xenlet::v1::ListDomainsResponse* response) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     list_requests_.push_back(*request);
     // Tokens are "p<index of the next domain>".
     size_t start = 0;
@@ -122,7 +122,7 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
       grpc::ServerWriter<WatchDomainsResponse>* writer) override {
     Stream stream;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       size_t call = watch_requests_.size();
       watch_requests_.push_back(*request);
       if (call >= streams.size()) {
@@ -143,16 +143,16 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
   }
 
   std::vector<ListDomainsRequest> list_requests() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return list_requests_;
   }
   std::vector<WatchDomainsRequest> watch_requests() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return watch_requests_;
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::vector<ListDomainsRequest> list_requests_;
   std::vector<WatchDomainsRequest> watch_requests_;
 };

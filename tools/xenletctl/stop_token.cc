@@ -12,31 +12,33 @@
 namespace xenlet::ctl {
 
 void StopToken::Stop() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   stopped_ = true;
   if (context_ != nullptr) context_->TryCancel();
+  stopped_cv_.notify_all();
 }
 
 bool StopToken::stopped() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return stopped_;
 }
 
 bool StopToken::Attach(grpc::ClientContext* context) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (stopped_) return false;
   context_ = context;
   return true;
 }
 
 void StopToken::Detach() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   context_ = nullptr;
 }
 
 bool StopToken::WaitFor(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopped_), timeout);
+  std::unique_lock<std::mutex> lock(mu_);
+  stopped_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                       [this] { return stopped_; });
   return stopped_;
 }
 

@@ -3,8 +3,9 @@
 #ifndef XENLET_TOOLS_XENLETCTL_STOP_TOKEN_H_
 #define XENLET_TOOLS_XENLETCTL_STOP_TOKEN_H_
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
+
 #include "absl/time/time.h"
 
 namespace grpc {
@@ -28,9 +29,12 @@ class StopToken {
   bool WaitFor(absl::Duration timeout);
 
  private:
-  mutable absl::Mutex mu_;
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // ThreadSanitizer, which then reports false races on everything it guards.
+  mutable std::mutex mu_;
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;                    // guarded by mu_
+  grpc::ClientContext* context_ = nullptr;  // guarded by mu_
 };
 
 // While alive, SIGINT and SIGTERM call token.Stop() instead of killing the
