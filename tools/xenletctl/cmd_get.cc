@@ -61,8 +61,15 @@ int RunGet(const GlobalOptions& global, const GetOptions& options,
     header.push_back("MESSAGE");
     Table table(header);
     table.AlignRight(2);
-    for (const auto& result : response.results()) {
-      std::vector<std::string> row = {SelectorToString(result.selector()),
+    for (int i = 0; i < response.results_size(); ++i) {
+      const auto& result = response.results(i);
+      // Results come in request order; fall back on it if the agent does
+      // not echo the selector.
+      const auto& selector =
+          result.has_selector() || i >= request.selectors_size()
+              ? result.selector()
+              : request.selectors(i);
+      std::vector<std::string> row = {SelectorToString(selector),
                                       StatusCodeName(result.status().code())};
       if (result.status().code() == 0) {
         for (std::string& cell : DomainRow(result.domain(), *mask)) {
