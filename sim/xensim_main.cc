@@ -1,0 +1,450 @@
+// xensim: drive a simulated Xen host from the shell (see sim/README.md).
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "sim/hypervisor_state.h"
+#include "sim/sim_host.h"
+#include "sim/toolstack.h"
+#include "sim/xenstored_process.h"
+#include "xen/libxenstore_client.h"
+
+namespace xenlet::sim {
+namespace {
+
+using xen::HypercallKind;
+using xen::ShutdownReason;
+
+const std::map<std::string, ShutdownReason> kReasons = {
+    {"poweroff", ShutdownReason::kPoweroff},
+    {"reboot", ShutdownReason::kReboot},
+    {"suspend", ShutdownReason::kSuspend},
+    {"crash", ShutdownReason::kCrash},
+    {"watchdog", ShutdownReason::kWatchdog},
+    {"soft_reset", ShutdownReason::kSoftReset},
+};
+
+const std::map<std::string, HypercallKind> kKinds = {
+    {"getdomaininfolist", HypercallKind::kGetDomainInfoList},
+    {"getdomaininfo", HypercallKind::kGetDomainInfo},
+    {"physinfo", HypercallKind::kPhysInfo},
+    {"version", HypercallKind::kXenVersion},
+    {"pause", HypercallKind::kPauseDomain},
+    {"unpause", HypercallKind::kUnpauseDomain},
+    {"destroy", HypercallKind::kDestroyDomain},
+    {"shutdown", HypercallKind::kRemoteShutdown},
+};
+
+struct Paths {
+  std::string dir;
+  std::string state() const { return dir + "/state"; }
+  std::string socket() const { return dir + "/socket"; }
+  std::string pidfile() const { return dir + "/xenstored.pid"; }
+  std::string trace() const { return dir + "/trace"; }
+};
+
+int Fail(const absl::Status& s) {
+  std::cerr << "xensim: " << s << "\n";
+  return 1;
+}
+
+pid_t ReadPid(const Paths& p) {
+  std::ifstream in(p.pidfile());
+  pid_t pid = -1;
+  in >> pid;
+  return pid;
+}
+
+// A daemon xenstored for DIR that outlives this command.
+absl::Status StartDaemon(const Paths& p, bool trace,
+                         const std::string& binary) {
+  auto preload = FindPreloadLibrary();
+  if (!preload.ok()) return preload.status();
+  XenstoredOptions o;
+  o.binary = binary;
+  o.rundir = p.dir;
+  o.state_path = p.state();
+  o.preload_path = *preload;
+  if (trace) o.trace_path = p.trace();
+  o.die_with_parent = false;
+  auto process = XenstoredProcess::Start(o);
+  if (!process.ok()) return process.status();
+  std::ofstream(p.pidfile()) << (*process)->pid() << "\n";
+  (*process)->Detach();
+  return absl::OkStatus();
+}
+
+absl::Status StopDaemon(const Paths& p) {
+  pid_t pid = ReadPid(p);
+  if (pid <= 0) return absl::NotFoundError("no xenstored.pid in " + p.dir);
+  // Only our daemon: its environment names this run directory.
+  std::ifstream env(absl::StrCat("/proc/", pid, "/environ"));
+  std::string all((std::istreambuf_iterator<char>(env)), {});
+  std::filesystem::remove(p.pidfile());
+  if (all.find("XENSTORED_RUNDIR=" + p.dir + '\0') == std::string::npos) {
+    return absl::OkStatus();  // already gone (the pid may be reused)
+  }
+  return KillProcessGroup(pid, absl::Seconds(5));
+}
+
+void PrintEnv(const Paths& p) {
+  auto preload = FindPreloadLibrary();
+  std::cout << "export LD_PRELOAD=" << (preload.ok() ? *preload : "?") << "\n"
+            << "export " << kStateEnv << "=" << p.state() << "\n"
+            << "export XENSTORED_PATH=" << p.socket() << "\n";
+}
+
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f =
+      absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
+  if (f.size() < 13) return 0;
+  double ticks = std::stod(f[11]) + std::stod(f[12]);  // utime + stime
+  return ticks / sysconf(_SC_CLK_TCK);
+}
+
+// Domains created per second through the real xenstored, each on a fresh
+// private host.
+int Bench(const std::vector<int>& counts, int vcpus) {
+  std::printf("%8s %10s %12s %14s %12s\n", "domains", "seconds", "domains/s",
+              "xenstored_cpu", "destroy/s");
+  for (int n : counts) {
+    auto host = SimHost::Start();
+    if (!host.ok()) return Fail(host.status());
+    auto ts = (*host)->NewToolstack();
+    if (!ts.ok()) return Fail(ts.status());
+    const pid_t xs_pid = (*host)->xenstored()->pid();
+    const double cpu0 = ProcessCpuSeconds(xs_pid);
+    std::vector<Domid> domids;
+    absl::Time start = absl::Now();
+    for (int i = 0; i < n; ++i) {
+      auto d = (*ts)->CreateDomain({.vcpus = static_cast<uint32_t>(vcpus)});
+      if (!d.ok()) return Fail(d.status());
+      domids.push_back(d->domid);
+    }
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    const double cpu = ProcessCpuSeconds(xs_pid) - cpu0;
+    start = absl::Now();
+    for (Domid d : domids) {
+      if (auto s = (*ts)->DestroyDomain(d); !s.ok()) return Fail(s);
+    }
+    const double destroy = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf("%8d %10.2f %12.1f %14.2f %12.1f\n", n, secs, n / secs, cpu,
+                n / destroy);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "xensim: a simulated Xen host without Xen. A fake hypervisor (a "
+      "preloaded shim answering libxenctrl's privcmd ioctls from a state "
+      "file) and the real xenstored running under it, in one directory.\n"
+      "Typical use:\n"
+      "  xensim --dir /tmp/h1 up       # prints the env for other programs\n"
+      "  xensim --dir /tmp/h1 create --count 10\n"
+      "  xensim --dir /tmp/h1 list\n"
+      "  xensim --dir /tmp/h1 down"};
+  app.require_subcommand(1);
+  Paths p;
+  app.add_option("--dir", p.dir,
+                 "The simulated host's directory: state file, xenstored "
+                 "socket, log and trace (short: a unix socket path has at "
+                 "most 107 bytes)")
+      ->envname("XENLET_SIM_DIR");
+
+  auto need_dir = [&]() {
+    if (p.dir.empty()) throw CLI::ValidationError("--dir", "is required");
+    p.dir = std::filesystem::absolute(p.dir).lexically_normal().string();
+  };
+  auto toolstack = [&]() -> std::unique_ptr<Toolstack> {
+    need_dir();
+    auto ts = Toolstack::Open({p.state(), p.socket()});
+    if (!ts.ok()) throw CLI::RuntimeError(Fail(ts.status()));
+    return std::move(*ts);
+  };
+  auto state = [&]() -> std::unique_ptr<HypervisorState> {
+    need_dir();
+    auto st = HypervisorState::Open(p.state());
+    if (!st.ok()) throw CLI::RuntimeError(Fail(st.status()));
+    return std::move(*st);
+  };
+  auto check = [](const absl::Status& s) {
+    if (!s.ok()) throw CLI::RuntimeError(Fail(s));
+  };
+
+  // up / down / env
+  bool trace = false;
+  std::string binary = kDefaultXenstoredBinary;
+  auto* up = app.add_subcommand(
+      "up",
+      "Create the host in --dir (a fresh state file with dom0) and start "
+      "xenstored there as a daemon; prints the environment for programs "
+      "to run against it");
+  up->add_flag("--trace", trace,
+               "Run xenstored with -T DIR/trace (every request logged)");
+  up->add_option("--xenstored", binary, "The xenstored binary")
+      ->capture_default_str();
+  up->callback([&] {
+    need_dir();
+    std::filesystem::create_directories(p.dir);
+    if (ReadPid(p) > 0) StopDaemon(p).IgnoreError();
+    auto st = HypervisorState::Create(p.state());
+    check(st.status());
+    check(StartDaemon(p, trace, binary));
+    PrintEnv(p);
+  });
+  app.add_subcommand("down", "Stop the host's xenstored (the files stay)")
+      ->callback([&] {
+        need_dir();
+        check(StopDaemon(p));
+      });
+  app.add_subcommand("env",
+                     "Print LD_PRELOAD, XENLET_SIM_STATE and XENSTORED_PATH "
+                     "for running a program (xenlet) against the host")
+      ->callback([&] {
+        need_dir();
+        PrintEnv(p);
+      });
+
+  // xenstored kill|start|restart
+  std::string xs_action;
+  auto* xs = app.add_subcommand(
+      "xenstored",
+      "kill: SIGKILL the daemon (clients see a lost connection); start: a "
+      "new one (empty store); restart: both");
+  xs->add_option("action", xs_action, "kill, start or restart")
+      ->required()
+      ->check(CLI::IsMember({"kill", "start", "restart"}));
+  xs->callback([&] {
+    need_dir();
+    if (xs_action != "start") check(StopDaemon(p));
+    if (xs_action != "kill") {
+      check(StartDaemon(p, std::filesystem::exists(p.trace()), binary));
+    }
+  });
+
+  // create
+  int count = 1;
+  DomainSpec spec;
+  Domid want_domid = 0;
+  bool paused = false;
+  auto* create = app.add_subcommand(
+      "create",
+      "Create domains as libxl does: hypervisor domain (paused), ~30 "
+      "xenstore keys in one transaction, introduce, unpause");
+  create->add_option("--count", count, "How many")->capture_default_str();
+  create->add_option("--name", spec.name, "Name (default sim-DOMID)");
+  create->add_option("--memory", spec.memory_mib, "Memory in MiB")
+      ->capture_default_str();
+  create->add_option("--vcpus", spec.vcpus, "vCPUs")->capture_default_str();
+  create->add_flag("--hvm", spec.hvm, "An HVM guest (default PV)");
+  create->add_option("--domid", want_domid,
+                     "This domid (default: Xen picks the next free one)");
+  create->add_flag("--paused", paused, "Leave it paused (no unpause)");
+  create->callback([&] {
+    auto ts = toolstack();
+    spec.start = !paused;
+    if (want_domid) spec.domid = want_domid;
+    for (int i = 0; i < count; ++i) {
+      auto d = ts->CreateDomain(spec);
+      check(d.status());
+      std::cout << d->domid << " " << d->uuid << " " << d->name << "\n";
+    }
+  });
+
+  // list
+  app.add_subcommand("list", "List the hypervisor's domains")->callback([&] {
+    auto st = state();
+    auto xs = xen::OpenLibxenstoreClient({p.socket()});
+    std::printf("%6s  %-36s  %-20s %8s %5s  %s\n", "DOMID", "UUID", "STATE",
+                "MEM_MIB", "VCPUS", "NAME");
+    for (Domid d : st->Domids()) {
+      auto info = st->Info(d);
+      if (!info.ok()) continue;
+      std::array<uint8_t, 16> u;
+      std::copy(std::begin(info->handle), std::end(info->handle), u.begin());
+      std::string name = d == 0 ? "Domain-0" : "";
+      if (d != 0 && xs.ok()) {
+        auto n = (*xs)->Read(xen::DomainPath(d) + "/name");
+        if (n.ok()) name = *n;
+      }
+      std::printf("%6u  %-36s  %-20s %8llu %5u  %s\n", d, FormatUuid(u).c_str(),
+                  DescribeState(*info).c_str(),
+                  static_cast<unsigned long long>(info->tot_pages >> 8),
+                  info->nr_online_vcpus, name.c_str());
+    }
+  });
+
+  // pause / unpause / shutdown / destroy
+  std::vector<Domid> domids;
+  auto* pause = app.add_subcommand("pause", "Pause domains (hypercall)");
+  pause->add_option("domid", domids, "Domain ids")->required();
+  pause->callback([&] {
+    auto ts = toolstack();
+    for (Domid d : domids) check(ts->PauseDomain(d));
+  });
+  auto* unpause = app.add_subcommand("unpause", "Unpause domains (hypercall)");
+  unpause->add_option("domid", domids, "Domain ids")->required();
+  unpause->callback([&] {
+    auto ts = toolstack();
+    for (Domid d : domids) check(ts->UnpauseDomain(d));
+  });
+  std::string reason = "poweroff";
+  auto* shutdown = app.add_subcommand(
+      "shutdown",
+      "Shut domains down with a reason: the request goes through "
+      "control/shutdown (poweroff, reboot, suspend, soft_reset), the guest "
+      "acknowledges it and the hypervisor marks the domain shut down");
+  shutdown->add_option("domid", domids, "Domain ids")->required();
+  shutdown->add_option("--reason", reason, "The shutdown reason")
+      ->check(CLI::IsMember(
+          {"poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"}))
+      ->capture_default_str();
+  shutdown->callback([&] {
+    auto ts = toolstack();
+    for (Domid d : domids) check(ts->ShutdownDomain(d, kReasons.at(reason)));
+  });
+  auto* destroy = app.add_subcommand(
+      "destroy",
+      "Destroy domains: hypervisor first (dying), keys removed, released, "
+      "then the domid is free");
+  destroy->add_option("domid", domids, "Domain ids")->required();
+  destroy->callback([&] {
+    auto ts = toolstack();
+    for (Domid d : domids) check(ts->DestroyDomain(d));
+  });
+
+  // populate
+  int populate_count = 0;
+  Domid populate_first = 1;
+  auto* populate = app.add_subcommand(
+      "populate",
+      "Add running domains on the hypervisor side only (no xenstore keys, "
+      "not introduced): for sweeps over up to 32751 domains");
+  populate->add_option("count", populate_count, "How many")->required();
+  populate->add_option("--first", populate_first, "First domid")
+      ->capture_default_str();
+  populate->callback([&] {
+    auto st = state();
+    check(st->Mutate([&](DomainTable& t) {
+      int added = 0;
+      for (Domid d = populate_first;
+           added < populate_count && d < xen::kDomidFirstReserved; ++d) {
+        if (t.Present(d)) continue;
+        DomainConfig c;
+        c.uuid = RandomUuid();
+        if (auto s = t.Add(d, c); !s.ok()) return s;
+        t.Domain(d).pause_count = 0;
+        xlsim_account(&t.Domain(d));
+        ++added;
+      }
+      return absl::OkStatus();
+    }));
+  });
+
+  // faults
+  std::string kind;
+  int err = 0;
+  uint32_t fail_count = 1;
+  auto* fault = app.add_subcommand(
+      "fault", "Make the next COUNT hypercalls of KIND fail with ERRNO");
+  fault->add_option("kind", kind, "Hypercall kind")
+      ->required()
+      ->check(CLI::IsMember({"getdomaininfolist", "getdomaininfo", "physinfo",
+                             "version", "pause", "unpause", "destroy",
+                             "shutdown"}));
+  fault->add_option("--errno", err, "The errno (e.g. 11 for EAGAIN)")
+      ->required();
+  fault->add_option("--count", fail_count, "How many calls")
+      ->capture_default_str();
+  fault->callback(
+      [&] { state()->InjectError(kKinds.at(kind), err, fail_count); });
+  uint32_t delay_us = 0;
+  auto* delay = app.add_subcommand(
+      "delay", "Delay every hypercall of KIND by US microseconds (0 clears)");
+  delay->add_option("kind", kind, "Hypercall kind")
+      ->required()
+      ->check(CLI::IsMember({"getdomaininfolist", "getdomaininfo", "physinfo",
+                             "version", "pause", "unpause", "destroy",
+                             "shutdown"}));
+  delay->add_option("--us", delay_us, "Microseconds")->required();
+  delay->callback([&] {
+    state()->SetDelay(kKinds.at(kind), absl::Microseconds(delay_us));
+  });
+  app.add_subcommand("clear-faults", "Remove every injected error and delay")
+      ->callback([&] { state()->ClearFaults(); });
+
+  // stats
+  bool reset = false;
+  auto* stats = app.add_subcommand(
+      "stats", "Hypercall counts by kind (every process on the host)");
+  stats->add_flag("--reset", reset, "Reset the counts afterwards");
+  stats->callback([&] {
+    auto st = state();
+    HypercallCounts c = st->Counts();
+    for (const auto& [name, k] : kKinds) {
+      std::cout << name << " " << c.Get(k) << "\n";
+    }
+    std::cout << "other " << c.other << "\ndomains " << st->DomainCount()
+              << "\ngeneration " << st->Generation() << "\n";
+    if (reset) st->ResetCounts();
+  });
+
+  // bench
+  std::string bench_counts = "100,1000";
+  int bench_vcpus = 1;
+  auto* bench = app.add_subcommand(
+      "bench",
+      "Measure domains created per second through the real xenstored (each "
+      "count on a fresh private host in /tmp; create = ~30 keys in one "
+      "transaction + introduce + unpause), and destroyed per second");
+  bench->add_option("--domains", bench_counts, "Comma-separated counts")
+      ->capture_default_str();
+  bench->add_option("--vcpus", bench_vcpus, "vCPUs per domain")
+      ->capture_default_str();
+  int bench_rc = 0;
+  bench->callback([&] {
+    std::vector<int> counts;
+    for (auto part : absl::StrSplit(bench_counts, ',', absl::SkipEmpty())) {
+      int n;
+      if (!absl::SimpleAtoi(part, &n)) {
+        throw CLI::ValidationError("--domains", "not a number");
+      }
+      counts.push_back(n);
+    }
+    bench_rc = Bench(counts, bench_vcpus);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return bench_rc;
+}
+
+}  // namespace
+}  // namespace xenlet::sim
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  return xenlet::sim::Main(argc, argv);
+}
