@@ -1,0 +1,128 @@
+// xensim: its help explains every command, and a host driven through it
+// works end to end.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tools/cpp/runfiles/runfiles.h"
+
+extern char** environ;
+
+namespace {
+
+using bazel::tools::cpp::runfiles::Runfiles;
+
+struct Result {
+  std::string out;
+  int code = -1;
+};
+
+Result Xensim(const std::vector<std::string>& args) {
+  std::string error;
+  std::unique_ptr<Runfiles> runfiles(Runfiles::CreateForTest(&error));
+  std::vector<std::string> full = {runfiles->Rlocation("xenlet/sim/xensim")};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return {};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  pid_t pid;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  Result r;
+  char buf[4096];
+  ssize_t n;
+  while (rc == 0 && (n = read(out[0], buf, sizeof(buf))) > 0) {
+    r.out.append(buf, n);
+  }
+  close(out[0]);
+  int status;
+  if (rc == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+    r.code = WEXITSTATUS(status);
+  }
+  return r;
+}
+
+const std::vector<std::string> kCommands = {
+    "up",    "down",         "env",      "xenstored", "create",   "list",
+    "pause", "unpause",      "shutdown", "destroy",   "populate", "fault",
+    "delay", "clear-faults", "stats",    "bench"};
+
+TEST(XensimCliTest, HelpExplainsEveryCommand) {
+  Result help = Xensim({"--help"});
+  EXPECT_EQ(help.code, 0) << help.out;
+  EXPECT_TRUE(absl::StrContains(help.out, "--dir")) << help.out;
+  for (const std::string& cmd : kCommands) {
+    // Listed with a description on the same line.
+    bool described = false;
+    for (absl::string_view line : absl::StrSplit(help.out, '\n')) {
+      std::string l(line);
+      auto pos = l.find("  " + cmd + " ");
+      if (pos != std::string::npos && l.size() > pos + cmd.size() + 10) {
+        described = true;
+      }
+    }
+    EXPECT_TRUE(described) << cmd << " not described in:\n" << help.out;
+    Result sub = Xensim({cmd, "--help"});
+    EXPECT_EQ(sub.code, 0) << cmd << ": " << sub.out;
+    EXPECT_GT(sub.out.size(), 40u) << cmd;
+  }
+  EXPECT_NE(Xensim({"no-such-command"}).code, 0);
+}
+
+TEST(XensimCliTest, DrivesAHost) {
+  char tmpl[] = "/tmp/xlsim-cli.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  // The daemon outlives each command: stop it whatever happens.
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      Xensim({"--dir", dir, "down"});
+      std::filesystem::remove_all(dir);
+    }
+  } cleanup{dir};
+
+  Result up = Xensim({"--dir", dir, "up"});
+  ASSERT_EQ(up.code, 0) << up.out;
+  EXPECT_TRUE(absl::StrContains(up.out, "export LD_PRELOAD=/")) << up.out;
+  EXPECT_TRUE(absl::StrContains(up.out, "XENSTORED_PATH=" + dir + "/socket"));
+  Result created = Xensim({"--dir", dir, "create", "--count", "2"});
+  ASSERT_EQ(created.code, 0) << created.out;
+  EXPECT_TRUE(absl::StartsWith(created.out, "1 ")) << created.out;
+  ASSERT_EQ(Xensim({"--dir", dir, "pause", "2"}).code, 0);
+  ASSERT_EQ(
+      Xensim({"--dir", dir, "shutdown", "1", "--reason", "watchdog"}).code, 0);
+  Result list = Xensim({"--dir", dir, "list"});
+  ASSERT_EQ(list.code, 0) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "shutdown(watchdog)")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "paused")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "sim-2")) << list.out;
+  // Xen's errors come through: unpausing twice is EINVAL.
+  ASSERT_EQ(Xensim({"--dir", dir, "unpause", "2"}).code, 0);
+  Result again = Xensim({"--dir", dir, "unpause", "2"});
+  EXPECT_NE(again.code, 0);
+  EXPECT_TRUE(absl::StrContains(again.out, "INVALID_ARGUMENT")) << again.out;
+  ASSERT_EQ(Xensim({"--dir", dir, "destroy", "1", "2"}).code, 0);
+  ASSERT_EQ(Xensim({"--dir", dir, "xenstored", "restart"}).code, 0);
+  Result stats = Xensim({"--dir", dir, "stats"});
+  EXPECT_TRUE(absl::StrContains(stats.out, "domains 1\n")) << stats.out;
+  EXPECT_EQ(Xensim({"--dir", dir, "down"}).code, 0);
+}
+
+}  // namespace
