@@ -1,4 +1,6 @@
 // The command line: global flags, the verbs, and CLI11's error handling.
+#include <exception>
+#include <string>
 #include <vector>
 
 #include "tools/xenletctl/commands.h"
@@ -12,6 +14,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
       "Connects to the agent's unix socket, or to --address over TCP.",
       "xenletctl");
   app.require_subcommand(1);
+  // Same prefix as every other error of the tool.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("xenletctl: ") + e.what() +
+           "\nRun with --help for more information.\n";
+  });
   // Global flags may also follow the verb: `xenletctl list --json`.
   app.fallthrough();
 
@@ -34,7 +41,16 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
                "(per event for watch)");
   app.add_option("--timeout", global.timeout_seconds,
                  "Per-call deadline in seconds, 0 for none (not for watch)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            // CLI11's own range check prints DBL_MAX in full.
+            try {
+              if (std::stod(text) >= 0) return "";
+            } catch (const std::exception&) {
+            }
+            return "'" + text + "' is not a number of seconds >= 0";
+          },
+          "SECONDS"))
       ->capture_default_str();
 
   // One line per verb; pause/unpause/shutdown/destroy go here.
@@ -44,6 +60,13 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   commands.push_back(AddGetCommand(app, global));
   commands.push_back(AddWatchCommand(app, global));
   commands.push_back(AddHostCommand(app, global));
+
+  for (const Command& command : commands) {
+    command.app->footer(
+        "Global flags, also accepted after the verb: --socket, --address, "
+        "--tls-ca, --tls-cert, --tls-key, --json, --timeout (see xenletctl "
+        "--help).");
+  }
 
   try {
     app.parse(argc, argv);
