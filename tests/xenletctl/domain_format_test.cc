@@ -104,6 +104,16 @@ TEST(EventLine, DomainEvent) {
             "reason=soft_reset coalesced");
 }
 
+TEST(EventLine, StatsShowVolatileFields) {
+  WatchDomainsResponse e;
+  e.set_type(xenlet::v1::EVENT_TYPE_STATS);
+  e.set_revision(50);
+  *e.mutable_domain() = Web();
+  EXPECT_EQ(EventLine(e),
+            "- 50 STATS - domid=12 name=web state=shutdown reason=soft_reset "
+            "vcpus=2/4 mem=512MiB cpu=12.3s");
+}
+
 TEST(EventLine, Markers) {
   WatchDomainsResponse e;
   e.set_type(xenlet::v1::EVENT_TYPE_SYNCED);

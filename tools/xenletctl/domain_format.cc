@@ -193,6 +193,14 @@ std::string EventLine(const WatchDomainsResponse& event) {
                   " name=", d.name().empty() ? "-" : d.name(),
                   " state=", StateName(d.state()),
                   " reason=", ShutdownReasonName(d.shutdown_reason()));
+  if (event.type() == xenlet::v1::EVENT_TYPE_STATS) {
+    // The volatile fields are what a STATS event is for.
+    char cpu[32];
+    std::snprintf(cpu, sizeof(cpu), "%.1fs", d.cpu_time_ns() / 1e9);
+    absl::StrAppend(&line, " vcpus=", d.vcpus_online(), "/", d.vcpus_max(),
+                    " mem=", FormatBytes(d.memory().current_bytes()),
+                    " cpu=", cpu);
+  }
   if (event.coalesced()) absl::StrAppend(&line, " coalesced");
   return line;
 }

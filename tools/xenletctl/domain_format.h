@@ -45,7 +45,8 @@ std::vector<std::string> DomainRow(const xenlet::v1::Domain& domain,
 
 // One line per watch event, without newline:
 // "<time> <revision> <TYPE> <transition> domid=.. name=.. state=.. reason=..
-// [coalesced]", or for markers "<time> <revision> SYNCED".
+// [coalesced]" (STATS add "vcpus=.. mem=.. cpu=.."), or for markers
+// "<time> <revision> SYNCED".
 std::string EventLine(const xenlet::v1::WatchDomainsResponse& event);
 
 // Single-line protobuf JSON (no hand-written JSON). Field names are the
