@@ -49,13 +49,14 @@ struct SignalStopper::Impl {
   std::thread thread;
 };
 
-SignalStopper::SignalStopper(StopToken& token) : impl_(new Impl) {
+SignalStopper::SignalStopper(StopToken& token)
+    : impl_(std::make_unique<Impl>()) {
   sigemptyset(&impl_->set);
   sigaddset(&impl_->set, SIGINT);
   sigaddset(&impl_->set, SIGTERM);
   // Threads inherit the mask: gRPC's threads, started later, never see them.
   pthread_sigmask(SIG_BLOCK, &impl_->set, &impl_->old);
-  impl_->thread = std::thread([impl = impl_, &token] {
+  impl_->thread = std::thread([impl = impl_.get(), &token] {
     // A timed wait so the destructor can end this thread without a signal.
     const timespec tick = {0, 100 * 1000 * 1000};
     while (!impl->done.load()) {
@@ -68,7 +69,6 @@ SignalStopper::~SignalStopper() {
   impl_->done.store(true);
   impl_->thread.join();
   pthread_sigmask(SIG_SETMASK, &impl_->old, nullptr);
-  delete impl_;
 }
 
 }  // namespace xenlet::ctl

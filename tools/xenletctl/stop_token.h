@@ -4,6 +4,7 @@
 #define XENLET_TOOLS_XENLETCTL_STOP_TOKEN_H_
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 
 #include "absl/time/time.h"
@@ -49,7 +50,7 @@ class SignalStopper {
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace xenlet::ctl
