@@ -1,37 +1,185 @@
 #include "agent/domain_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "agent/field_mask.h"
 #include "agent/grpc_status.h"
+#include "agent/page_token.h"
 #include "agent/request_validation.h"
 #include "agent/unary.h"
+#include "store/uuid.h"
 
 namespace xenlet::agent {
+namespace {
+
+void SetSnapshot(const store::DomainStore& store,
+                 const store::Snapshot& snapshot, v1::ResumePoint* out) {
+  out->set_instance_id(store.instance_id());
+  out->set_revision(snapshot.revision);
+}
+
+void CopyDomain(const v1::Domain& domain,
+                const google::protobuf::FieldMask& mask, v1::Domain* out) {
+  *out = domain;
+  ApplyDomainMask(mask, out);
+}
+
+// Resolves one selector against a snapshot into its result.
+void Resolve(const store::Snapshot& snapshot,
+             const v1::DomainSelector& selector,
+             const google::protobuf::FieldMask& mask, v1::DomainResult* out) {
+  *out->mutable_selector() = selector;
+  std::vector<store::DomainPtr> found;
+  std::string what;
+  switch (selector.selector_case()) {
+    case v1::DomainSelector::kDomid:
+      if (const auto& d = snapshot.domains.Get(selector.domid())) {
+        found.push_back(d);
+      }
+      what = absl::StrCat("domid ", selector.domid());
+      break;
+    case v1::DomainSelector::kUuid:
+      found = snapshot.FindByUuid(*store::CanonicalUuid(selector.uuid()));
+      what = absl::StrCat("uuid ", selector.uuid());
+      break;
+    case v1::DomainSelector::kName:
+      found = snapshot.FindByName(selector.name());
+      what = absl::StrCat("name \"", selector.name(), "\"");
+      break;
+    case v1::DomainSelector::SELECTOR_NOT_SET:
+      break;
+  }
+  if (found.empty()) {
+    SetItemStatus(absl::NotFoundError(absl::StrCat("no domain with ", what)),
+                  out->mutable_status());
+  } else if (found.size() > 1) {
+    SetItemStatus(
+        absl::FailedPreconditionError(absl::StrCat(
+            found.size(), " domains have ", what, "; select by domid or uuid")),
+        out->mutable_status());
+  } else {
+    SetItemStatus(absl::OkStatus(), out->mutable_status());
+    CopyDomain(*found[0], mask, out->mutable_domain());
+  }
+}
+
+}  // namespace
+
+DomainServiceImpl::DomainServiceImpl(store::DomainStore* store,
+                                     DomainServiceOptions options)
+    : store_(store), options_(options), ticker_([this] { TickLoop(); }) {}
+
+DomainServiceImpl::~DomainServiceImpl() {
+  {
+    absl::MutexLock lock(&streams_mutex_);
+    stop_ticker_ = true;
+  }
+  ticker_.join();
+}
+
+void DomainServiceImpl::TickLoop() {
+  absl::MutexLock lock(&streams_mutex_);
+  while (!stop_ticker_) {
+    // Waits for the tick period or for the stop request.
+    streams_mutex_.AwaitWithTimeout(
+        absl::Condition(
+            +[](bool* stop) { return *stop; }, &stop_ticker_),
+        options_.tick);
+    const absl::Time now = absl::Now();
+    for (WatchStream* stream : streams_) stream->Tick(now);
+  }
+}
 
 grpc::ServerUnaryReactor* DomainServiceImpl::ListDomains(
     grpc::CallbackServerContext* context, const v1::ListDomainsRequest* request,
-    v1::ListDomainsResponse*) {
+    v1::ListDomainsResponse* response) {
   if (auto s = ValidateListDomains(*request); !s.ok()) {
     return FinishUnary(context, ToGrpcStatus(s));
   }
-  return FinishUnary(context, Unimplemented("ListDomains"));
+  std::shared_ptr<const store::Snapshot> snapshot;
+  uint32_t first = 0;
+  if (!request->page_token().empty()) {
+    PageToken token = *DecodePageToken(request->page_token());
+    if (token.instance_id != store_->instance_id()) {
+      return FinishUnary(
+          context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                "page_token: it comes from another agent "
+                                "instance (the agent restarted); list again "
+                                "from the first page"));
+    }
+    snapshot = listings_.Find(token.revision);
+    if (!snapshot) {
+      return FinishUnary(
+          context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                "page_token: the snapshot of this listing is "
+                                "no longer retained; list again from the "
+                                "first page"));
+    }
+    first = token.next_domid;
+  } else {
+    snapshot = store_->snapshot();
+  }
+  const int page_size =
+      request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
+  const store::DomainFilter filter(request->filter());
+  uint32_t total = 0;
+  uint32_t next = 0;
+  bool more = false;
+  // total_size counts every match of the snapshot, so the walk covers all
+  // of it; the copy into the answer is what is bounded by page_size.
+  snapshot->domains.ForEach([&](const store::DomainPtr& d) {
+    if (!filter.Matches(*d)) return;
+    ++total;
+    if (d->domid() < first) return;
+    if (response->domains_size() < page_size) {
+      CopyDomain(*d, request->read_mask(), response->add_domains());
+    } else if (!more) {
+      more = true;
+      next = d->domid();
+    }
+  });
+  SetSnapshot(*store_, *snapshot, response->mutable_snapshot());
+  response->set_total_size(total);
+  if (more) {
+    listings_.Retain(snapshot);
+    response->set_next_page_token(
+        EncodePageToken({store_->instance_id(), snapshot->revision, next}));
+  }
+  return FinishUnary(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* DomainServiceImpl::GetDomains(
     grpc::CallbackServerContext* context, const v1::GetDomainsRequest* request,
-    v1::GetDomainsResponse*) {
+    v1::GetDomainsResponse* response) {
   if (auto s = ValidateGetDomains(*request); !s.ok()) {
     return FinishUnary(context, ToGrpcStatus(s));
   }
-  return FinishUnary(context, Unimplemented("GetDomains"));
+  std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
+  for (const v1::DomainSelector& selector : request->selectors()) {
+    Resolve(*snapshot, selector, request->read_mask(), response->add_results());
+  }
+  SetSnapshot(*store_, *snapshot, response->mutable_snapshot());
+  return FinishUnary(context, grpc::Status::OK);
 }
 
 grpc::ServerWriteReactor<v1::WatchDomainsResponse>*
-DomainServiceImpl::WatchDomains(grpc::CallbackServerContext*,
+DomainServiceImpl::WatchDomains(grpc::CallbackServerContext* context,
                                 const v1::WatchDomainsRequest* request) {
   if (auto s = ValidateWatchDomains(*request); !s.ok()) {
     return new FinishedWriter<v1::WatchDomainsResponse>(ToGrpcStatus(s));
   }
-  return new FinishedWriter<v1::WatchDomainsResponse>(
-      Unimplemented("WatchDomains"));
+  absl::MutexLock lock(&streams_mutex_);
+  if (ending_) {
+    return new FinishedWriter<v1::WatchDomainsResponse>(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "xenlet is shutting down"));
+  }
+  auto* stream = new WatchStream(store_, *request, options_.watch,
+                                 [this](WatchStream* done) {
+                                   absl::MutexLock lock(&streams_mutex_);
+                                   streams_.erase(done);
+                                 });
+  streams_.insert(stream);
+  stream->Start();
+  return stream;
 }
 
 grpc::ServerUnaryReactor* DomainServiceImpl::ReadXenstore(
@@ -41,6 +189,21 @@ grpc::ServerUnaryReactor* DomainServiceImpl::ReadXenstore(
     return FinishUnary(context, ToGrpcStatus(s));
   }
   return FinishUnary(context, Unimplemented("ReadXenstore"));
+}
+
+void DomainServiceImpl::EndStreams() {
+  absl::MutexLock lock(&streams_mutex_);
+  ending_ = true;
+  for (WatchStream* stream : streams_) {
+    stream->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "xenlet is shutting down; resume from the last "
+                             "revision received"));
+  }
+}
+
+size_t DomainServiceImpl::open_streams() const {
+  absl::MutexLock lock(&streams_mutex_);
+  return streams_.size();
 }
 
 }  // namespace xenlet::agent

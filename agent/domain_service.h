@@ -1,13 +1,30 @@
-// xenlet.v1.DomainService on the callback API.
+// xenlet.v1.DomainService on the callback API. Queries and streams are
+// served from the DomainStore alone: no xenstore request, no hypercall.
 #ifndef XENLET_AGENT_DOMAIN_SERVICE_H_
 #define XENLET_AGENT_DOMAIN_SERVICE_H_
 
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/snapshot_cache.h"
+#include "agent/watch_stream.h"
+#include "store/domain_store.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 
 namespace xenlet::agent {
 
+struct DomainServiceOptions {
+  WatchSettings watch;
+  // How often open streams are checked for due BOOKMARKs and STATS.
+  absl::Duration tick = absl::Milliseconds(200);
+};
+
 class DomainServiceImpl final : public v1::DomainService::CallbackService {
  public:
+  DomainServiceImpl(store::DomainStore* store, DomainServiceOptions options);
+  ~DomainServiceImpl() override;
+
   grpc::ServerUnaryReactor* ListDomains(
       grpc::CallbackServerContext* context,
       const v1::ListDomainsRequest* request,
@@ -23,6 +40,24 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ReadXenstoreRequest* request,
       v1::ReadXenstoreResponse* response) override;
+
+  // Ends every open stream with UNAVAILABLE (clients resume elsewhere or
+  // later) and refuses new ones; for a clean shutdown.
+  void EndStreams();
+  size_t open_streams() const;
+
+ private:
+  void TickLoop();
+
+  store::DomainStore* const store_;
+  const DomainServiceOptions options_;
+  SnapshotCache listings_{64, absl::Minutes(5)};
+
+  mutable absl::Mutex streams_mutex_;
+  absl::flat_hash_set<WatchStream*> streams_ ABSL_GUARDED_BY(streams_mutex_);
+  bool ending_ ABSL_GUARDED_BY(streams_mutex_) = false;
+  bool stop_ticker_ ABSL_GUARDED_BY(streams_mutex_) = false;
+  std::thread ticker_;
 };
 
 }  // namespace xenlet::agent

@@ -9,6 +9,7 @@
 #include "agent/server.h"
 #include "agent/version.h"
 #include "common/log.h"
+#include "store/domain_store.h"
 #include "xen/hypervisor.h"
 #include "xen/libxenstore_client.h"
 #include "xen/xenctrl_hypervisor.h"
@@ -67,7 +68,8 @@ int Run(int argc, char** argv) {
           {{"xen_version", absl::StrCat(version->major, ".", version->minor,
                                         version->extra)}});
 
-  auto server = AgentServer::Start(config.server);
+  store::DomainStore store;
+  auto server = AgentServer::Start(config.server, {&store});
   if (!server.ok()) {
     LogError("server_start_failed",
              {{"error", std::string(server.status().message())}});

@@ -15,12 +15,16 @@
 namespace xenlet::agent {
 
 absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
-    const ServerOptions& options) {
+    const ServerOptions& options, const Backends& backends) {
   const ListenerOptions& listeners = options.listeners;
   if (auto s = ValidateListenerOptions(listeners); !s.ok()) return s;
+  if (!backends.store) {
+    return absl::InvalidArgumentError("AgentServer needs a DomainStore");
+  }
 
   std::unique_ptr<AgentServer> agent(new AgentServer());
-  agent->domain_service_ = std::make_unique<DomainServiceImpl>();
+  agent->domain_service_ =
+      std::make_unique<DomainServiceImpl>(backends.store, options.domains);
   agent->host_service_ = std::make_unique<HostServiceImpl>();
   agent->control_service_ =
       std::make_unique<ControlServiceImpl>(options.control);
@@ -87,6 +91,7 @@ void AgentServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  domain_service_->EndStreams();
   auto deadline = std::chrono::system_clock::now() +
                   std::chrono::milliseconds(absl::ToInt64Milliseconds(grace));
   server_->Shutdown(deadline);

@@ -12,17 +12,23 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/control_authorizer.h"
+#include "agent/domain_service.h"
 #include "agent/listener.h"
 
 namespace xenlet::agent {
 
-class DomainServiceImpl;
 class HostServiceImpl;
 class ControlServiceImpl;
 
 struct ServerOptions {
   ListenerOptions listeners;
   ControlPolicy control;
+  DomainServiceOptions domains;
+};
+
+// What the services serve from; owned by the caller, outliving the server.
+struct Backends {
+  store::DomainStore* store = nullptr;
 };
 
 class AgentServer {
@@ -30,17 +36,19 @@ class AgentServer {
   // Validates the options, binds every listener and starts serving; the
   // health service reports SERVING for "" and each xenlet.v1 service.
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(
-      const ServerOptions& options);
+      const ServerOptions& options, const Backends& backends);
 
   ~AgentServer();
 
-  // Reports NOT_SERVING, lets calls in flight finish for up to grace, then
-  // cancels what is left and removes the unix socket. Idempotent.
+  // Reports NOT_SERVING, ends open watch streams with UNAVAILABLE, lets
+  // calls in flight finish for up to grace, then cancels what is left and
+  // removes the unix socket. Idempotent.
   void Shutdown(absl::Duration grace);
 
   // The bound TCP port (useful with --listen 127.0.0.1:0), or 0.
   int tcp_port() const { return tcp_port_; }
   const std::string& unix_socket() const { return unix_socket_; }
+  size_t open_streams() const { return domain_service_->open_streams(); }
 
   // Names of the services this server registers, for health and listings.
   static constexpr std::array<const char*, 3> kServiceNames = {

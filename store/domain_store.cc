@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 
+#include "absl/container/flat_hash_map.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace xenlet::store {
@@ -16,6 +17,33 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 }
 
 }  // namespace
+
+struct Snapshot::Index {
+  absl::flat_hash_map<std::string, std::vector<DomainPtr>> by_uuid;
+  absl::flat_hash_map<std::string, std::vector<DomainPtr>> by_name;
+};
+
+const Snapshot::Index& Snapshot::index() const {
+  absl::call_once(index_once_, [this] {
+    auto index = std::make_shared<Index>();
+    domains.ForEach([&](const DomainPtr& d) {
+      index->by_uuid[d->uuid()].push_back(d);
+      if (!d->name().empty()) index->by_name[d->name()].push_back(d);
+    });
+    index_ = std::move(index);
+  });
+  return *index_;
+}
+
+std::vector<DomainPtr> Snapshot::FindByUuid(const std::string& uuid) const {
+  auto it = index().by_uuid.find(uuid);
+  return it == index().by_uuid.end() ? std::vector<DomainPtr>() : it->second;
+}
+
+std::vector<DomainPtr> Snapshot::FindByName(const std::string& name) const {
+  auto it = index().by_name.find(name);
+  return it == index().by_name.end() ? std::vector<DomainPtr>() : it->second;
+}
 
 std::string NewInstanceId() {
   std::random_device device;
@@ -33,8 +61,7 @@ DomainStore::DomainStore(StoreOptions options)
                                                : options.instance_id),
       builder_(DomainTable()),
       log_(options.event_log_capacity),
-      snapshot_(std::make_shared<const Snapshot>(
-          Snapshot{0, DomainTable(), absl::Now()})) {}
+      snapshot_(std::make_shared<const Snapshot>()) {}
 
 std::shared_ptr<const Snapshot> DomainStore::snapshot() const {
   absl::MutexLock lock(&snapshot_mutex_);
@@ -42,14 +69,31 @@ std::shared_ptr<const Snapshot> DomainStore::snapshot() const {
 }
 
 void DomainStore::Publish(DomainTable table, uint64_t revision) {
-  auto next = std::make_shared<const Snapshot>(
-      Snapshot{revision, std::move(table), absl::Now()});
-  absl::MutexLock lock(&snapshot_mutex_);
-  snapshot_.swap(next);
-  // The old snapshot is released outside nothing heavier than a pointer.
+  auto next = std::make_shared<Snapshot>();
+  next->revision = revision;
+  next->domains = std::move(table);
+  next->published = absl::Now();
+  std::shared_ptr<const Snapshot> old;
+  {
+    absl::MutexLock lock(&snapshot_mutex_);
+    old = std::exchange(snapshot_, std::move(next));
+  }
+  // The old snapshot, if this was its last reference, is freed here,
+  // outside the lock readers take.
 }
 
 uint64_t DomainStore::Commit(std::vector<Change> changes) {
+  std::vector<std::shared_ptr<Subscription>> to_wake;
+  const uint64_t revision = CommitLocked(std::move(changes), &to_wake);
+  // Readers are woken outside the commit lock: their callbacks may take
+  // it (bookmarks) and must not slow the writer down.
+  for (const auto& subscription : to_wake) subscription->FlushNotify();
+  return revision;
+}
+
+uint64_t DomainStore::CommitLocked(
+    std::vector<Change> changes,
+    std::vector<std::shared_ptr<Subscription>>* to_wake) {
   absl::MutexLock lock(&write_mutex_);
   if (changes.empty()) return log_.last_revision();
   std::vector<EventPtr> events;
@@ -85,8 +129,9 @@ uint64_t DomainStore::Commit(std::vector<Change> changes) {
   const uint64_t revision = log_.last_revision();
   Publish(builder_.Build(), revision);
   for (const auto& subscription : subscriptions_) {
-    for (const EventPtr& event : events) subscription->Deliver(event);
+    for (const EventPtr& event : events) subscription->Enqueue(event);
   }
+  *to_wake = subscriptions_;
   return revision;
 }
 
@@ -132,6 +177,14 @@ void DomainStore::Unwatch(const std::shared_ptr<Subscription>& subscription) {
   subscriptions_.erase(
       std::remove(subscriptions_.begin(), subscriptions_.end(), subscription),
       subscriptions_.end());
+}
+
+std::optional<uint64_t> DomainStore::QuiescentRevision(
+    const Subscription& subscription) const {
+  // Under the commit lock: no event can be between the log and the queue.
+  absl::MutexLock lock(&write_mutex_);
+  if (subscription.queued() > 0) return std::nullopt;
+  return log_.last_revision();
 }
 
 size_t DomainStore::subscription_count() const {

@@ -6,9 +6,11 @@
 #define XENLET_STORE_DOMAIN_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "store/domain_table.h"
@@ -23,6 +25,17 @@ struct Snapshot {
   uint64_t revision = 0;
   DomainTable domains;
   absl::Time published;
+
+  // Lookups by UUID (canonical) and by name; the index is built on first
+  // use and kept with the snapshot, which never changes.
+  std::vector<DomainPtr> FindByUuid(const std::string& uuid) const;
+  std::vector<DomainPtr> FindByName(const std::string& name) const;
+
+ private:
+  struct Index;
+  const Index& index() const;
+  mutable absl::once_flag index_once_;
+  mutable std::shared_ptr<const Index> index_;
 };
 
 // A change the writer commits. domain is the new state (its revision
@@ -83,11 +96,18 @@ class DomainStore {
   WatchBegin Watch(const WatchStart& start, SubscriptionOptions options);
   void Unwatch(const std::shared_ptr<Subscription>& subscription);
 
+  // The store's revision if subscription has nothing queued: everything up
+  // to it that concerns the subscriber has been handed out (for BOOKMARK).
+  std::optional<uint64_t> QuiescentRevision(
+      const Subscription& subscription) const;
+
   size_t subscription_count() const;
   uint64_t revision() const;
   size_t event_log_size() const;
 
  private:
+  uint64_t CommitLocked(std::vector<Change> changes,
+                        std::vector<std::shared_ptr<Subscription>>* to_wake);
   void Publish(DomainTable table, uint64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
 

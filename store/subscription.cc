@@ -39,22 +39,38 @@ v1::EventType Subscription::EffectiveType(const Event& event) const {
   return type;
 }
 
-void Subscription::Deliver(const EventPtr& event) {
+void Subscription::Enqueue(const EventPtr& event) {
   v1::EventType type = EffectiveType(*event);
   if (type == v1::EVENT_TYPE_UNSPECIFIED) return;
-  std::function<void()> notify;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (closed_) return;
-    ++delivered_total_;
-    Enqueue({event, type, false});
-    max_queued_ = std::max(max_queued_, QueuedLocked());
-    notify.swap(notify_);
+  absl::MutexLock lock(&mutex_);
+  if (closed_) return;
+  ++delivered_total_;
+  Push({event, type, false});
+  max_queued_ = std::max(max_queued_, QueuedLocked());
+  if (notify_) {
+    fired_ = std::move(notify_);
+    notify_ = nullptr;
+    notifying_ = true;
   }
-  if (notify) notify();
 }
 
-void Subscription::Enqueue(QueuedEvent queued) {
+void Subscription::FlushNotify() {
+  std::function<void()> fired;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!fired_) return;
+    fired.swap(fired_);
+    if (closed_) {
+      notifying_ = false;
+      return;
+    }
+  }
+  fired();
+  absl::MutexLock lock(&mutex_);
+  notifying_ = false;
+}
+
+void Subscription::Push(QueuedEvent queued) {
   if (coalescing_) {
     Coalesce(std::move(queued));
     return;
@@ -120,7 +136,8 @@ std::optional<QueuedEvent> Subscription::Pop() {
 
 bool Subscription::WaitForEvents(std::function<void()> notify) {
   absl::MutexLock lock(&mutex_);
-  if (QueuedLocked() > 0 || closed_) return false;
+  if (QueuedLocked() > 0) return false;
+  if (closed_) return true;  // nothing will come
   notify_ = std::move(notify);
   return true;
 }
@@ -129,6 +146,10 @@ void Subscription::Close() {
   absl::MutexLock lock(&mutex_);
   closed_ = true;
   notify_ = nullptr;
+  // A notification fired but not yet run is run (or dropped) by the
+  // writer's FlushNotify; wait for that.
+  mutex_.Await(absl::Condition(
+      +[](bool* notifying) { return !*notifying; }, &notifying_));
 }
 
 size_t Subscription::QueuedLocked() const {

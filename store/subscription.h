@@ -39,17 +39,25 @@ class Subscription {
  public:
   explicit Subscription(SubscriptionOptions options);
 
-  // Writer side. Never blocks on the reader. If the reader asked to be
-  // told (WaitForEvents), `notify` runs after the event is queued, on the
-  // writer's thread and outside this subscription's lock.
-  void Deliver(const EventPtr& event);
+  // Writer side, in two steps so that the writer can queue under its own
+  // lock and wake readers after releasing it. Never blocks on the reader.
+  // Enqueue queues the event and, if the reader is waiting
+  // (WaitForEvents), fires its notification; FlushNotify then runs a fired
+  // notification on the calling thread, outside every lock.
+  void Enqueue(const EventPtr& event);
+  void FlushNotify();
+  void Deliver(const EventPtr& event) {
+    Enqueue(event);
+    FlushNotify();
+  }
 
   // Reader side: the next event, or nullopt if none is queued.
   std::optional<QueuedEvent> Pop();
-  // Arms a one-shot notification for the next delivered event; returns
-  // false (and arms nothing) if events are already queued.
+  // Arms a one-shot notification for the next queued event; returns false
+  // (and arms nothing) if events are already queued.
   bool WaitForEvents(std::function<void()> notify);
-  // Stops deliveries; a pending notification is dropped.
+  // Stops deliveries. Returns once no notification is running or pending:
+  // after it, the reader's callback is never called again.
   void Close();
 
   size_t queued() const;
@@ -63,7 +71,7 @@ class Subscription {
   v1::EventType EffectiveType(const Event& event) const;
 
  private:
-  void Enqueue(QueuedEvent queued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Push(QueuedEvent queued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void SwitchToCoalescing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Coalesce(QueuedEvent queued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   size_t QueuedLocked() const ABSL_SHARED_LOCKS_REQUIRED(mutex_);
@@ -76,7 +84,9 @@ class Subscription {
   bool coalescing_ ABSL_GUARDED_BY(mutex_) = false;
   absl::flat_hash_map<uint32_t, QueuedEvent> latest_ ABSL_GUARDED_BY(mutex_);
   std::map<uint64_t, uint32_t> order_ ABSL_GUARDED_BY(mutex_);
-  std::function<void()> notify_ ABSL_GUARDED_BY(mutex_);
+  std::function<void()> notify_ ABSL_GUARDED_BY(mutex_);  // armed
+  std::function<void()> fired_ ABSL_GUARDED_BY(mutex_);   // to run
+  bool notifying_ ABSL_GUARDED_BY(mutex_) = false;
   size_t max_queued_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t coalesced_total_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t delivered_total_ ABSL_GUARDED_BY(mutex_) = 0;

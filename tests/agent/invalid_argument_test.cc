@@ -24,10 +24,11 @@ class InvalidArgumentTest : public ::testing::TestWithParam<Case> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new xenlet::testing::TempDir();
+    store_ = new store::DomainStore();
     ServerOptions options;
     options.listeners.unix_socket = dir_->File("xenlet.sock");
     options.control.enabled = true;  // so validation, not policy, answers
-    auto server = AgentServer::Start(options);
+    auto server = AgentServer::Start(options, {store_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     auto channel = grpc::CreateChannel("unix:" + server_->unix_socket(),
@@ -39,6 +40,7 @@ class InvalidArgumentTest : public ::testing::TestWithParam<Case> {
     delete domains_;
     delete control_;
     delete server_;
+    delete store_;
     delete dir_;
   }
 
@@ -95,12 +97,14 @@ class InvalidArgumentTest : public ::testing::TestWithParam<Case> {
   }
 
   static xenlet::testing::TempDir* dir_;
+  static store::DomainStore* store_;
   static AgentServer* server_;
   static v1::DomainService::Stub* domains_;
   static v1::ControlService::Stub* control_;
 };
 
 xenlet::testing::TempDir* InvalidArgumentTest::dir_ = nullptr;
+store::DomainStore* InvalidArgumentTest::store_ = nullptr;
 AgentServer* InvalidArgumentTest::server_ = nullptr;
 v1::DomainService::Stub* InvalidArgumentTest::domains_ = nullptr;
 v1::ControlService::Stub* InvalidArgumentTest::control_ = nullptr;

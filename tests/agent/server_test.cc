@@ -15,6 +15,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "store/domain_store.h"
 #include "tests/testing/reflection_client.h"
 #include "tests/testing/temp_dir.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
@@ -36,7 +37,7 @@ class ServerTest : public ::testing::Test {
     ServerOptions options;
     options.listeners.unix_socket = dir_.File("xenlet.sock");
     options.control.enabled = control_enabled;
-    auto server = AgentServer::Start(options);
+    auto server = AgentServer::Start(options, {&store_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     channel_ = grpc::CreateChannel("unix:" + server_->unix_socket(),
@@ -44,6 +45,7 @@ class ServerTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  store::DomainStore store_;
   std::unique_ptr<AgentServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -136,27 +138,6 @@ TEST_F(ServerTest, UnimplementedMethodsSaySo) {
   selector.set_domid(7);
   {
     grpc::ClientContext c;
-    v1::ListDomainsResponse r;
-    expect_unimplemented(domains->ListDomains(&c, {}, &r), "ListDomains");
-  }
-  {
-    grpc::ClientContext c;
-    v1::GetDomainsRequest q;
-    *q.add_selectors() = selector;
-    v1::GetDomainsResponse r;
-    expect_unimplemented(domains->GetDomains(&c, q, &r), "GetDomains");
-  }
-  {
-    grpc::ClientContext c;
-    v1::WatchDomainsRequest q;
-    q.set_initial_state(true);
-    auto reader = domains->WatchDomains(&c, q);
-    v1::WatchDomainsResponse event;
-    EXPECT_FALSE(reader->Read(&event));
-    expect_unimplemented(reader->Finish(), "WatchDomains");
-  }
-  {
-    grpc::ClientContext c;
     v1::ReadXenstoreRequest q;
     q.add_paths("/local/domain/7/name");
     v1::ReadXenstoreResponse r;
@@ -222,7 +203,7 @@ TEST_F(ServerTest, SocketHasRequestedModeAndIsRemovedOnShutdown) {
 TEST_F(ServerTest, CreatesTheSocketDirectory) {
   ServerOptions options;
   options.listeners.unix_socket = dir_.File("run/xenlet/xenlet.sock");
-  auto server = AgentServer::Start(options);
+  auto server = AgentServer::Start(options, {&store_});
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_TRUE(std::filesystem::exists(options.listeners.unix_socket));
 }
@@ -239,10 +220,10 @@ TEST_F(ServerTest, ReplacesAStaleSocketButNotALiveOne) {
 
   ServerOptions options;
   options.listeners.unix_socket = path;
-  auto first = AgentServer::Start(options);
+  auto first = AgentServer::Start(options, {&store_});
   ASSERT_TRUE(first.ok()) << first.status();
 
-  auto second = AgentServer::Start(options);
+  auto second = AgentServer::Start(options, {&store_});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("already running"),
@@ -253,7 +234,7 @@ TEST_F(ServerTest, ServesOnLoopbackTcpToo) {
   ServerOptions options;
   options.listeners.unix_socket = dir_.File("xenlet.sock");
   options.listeners.tcp_address = "127.0.0.1:0";
-  auto server = AgentServer::Start(options);
+  auto server = AgentServer::Start(options, {&store_});
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_GT((*server)->tcp_port(), 0);
   auto channel =
@@ -269,7 +250,7 @@ TEST_F(ServerTest, RefusesPlaintextTcpOffLoopback) {
   ServerOptions options;
   options.listeners.unix_socket = dir_.File("xenlet.sock");
   options.listeners.tcp_address = "0.0.0.0:0";
-  auto server = AgentServer::Start(options);
+  auto server = AgentServer::Start(options, {&store_});
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(server.status().message().find("--listen"), std::string::npos);

@@ -25,7 +25,7 @@ class TlsControlTest : public ::testing::Test {
                              ca_->cert_file()};
     options.control.enabled = true;
     options.control.allowed_clients = {"orchestrator"};
-    auto server = AgentServer::Start(options);
+    auto server = AgentServer::Start(options, {&store_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -54,6 +54,7 @@ class TlsControlTest : public ::testing::Test {
   }
 
   xenlet::testing::TempDir dir_;
+  store::DomainStore store_;
   std::unique_ptr<xenlet::testing::TestCa> ca_;
   std::unique_ptr<AgentServer> server_;
 };

@@ -1,0 +1,34 @@
+#include "agent/snapshot_cache.h"
+
+#include <algorithm>
+
+namespace xenlet::agent {
+
+void SnapshotCache::Expire(absl::Time now) {
+  while (!entries_.empty() && (entries_.size() > max_entries_ ||
+                               now - entries_.front().retained > max_age_)) {
+    entries_.pop_front();
+  }
+}
+
+void SnapshotCache::Retain(std::shared_ptr<const store::Snapshot> snapshot) {
+  absl::MutexLock lock(&mutex_);
+  const absl::Time now = absl::Now();
+  auto same = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) {
+    return e.snapshot->revision == snapshot->revision;
+  });
+  if (same != entries_.end()) entries_.erase(same);
+  entries_.push_back({std::move(snapshot), now});
+  Expire(now);
+}
+
+std::shared_ptr<const store::Snapshot> SnapshotCache::Find(uint64_t revision) {
+  absl::MutexLock lock(&mutex_);
+  Expire(absl::Now());
+  for (const Entry& entry : entries_) {
+    if (entry.snapshot->revision == revision) return entry.snapshot;
+  }
+  return nullptr;
+}
+
+}  // namespace xenlet::agent

@@ -1,0 +1,276 @@
+#include "agent/watch_stream.h"
+
+#include "agent/field_mask.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace xenlet::agent {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Duration FromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+store::SubscriptionOptions MakeSubscriptionOptions(
+    const v1::WatchDomainsRequest& request, size_t capacity) {
+  store::SubscriptionOptions options;
+  options.filter = store::DomainFilter(request.filter());
+  for (int type : request.event_types()) {
+    if (type != v1::EVENT_TYPE_STATS) options.event_types.insert(type);
+  }
+  // Only STATS selected: no domain events at all.
+  if (options.event_types.empty() && request.event_types_size() > 0) {
+    options.event_types.insert(v1::EVENT_TYPE_UNSPECIFIED);
+  }
+  options.capacity = capacity;
+  return options;
+}
+
+bool Wants(const v1::WatchDomainsRequest& request, v1::EventType type) {
+  if (request.event_types_size() == 0) return true;
+  for (int t : request.event_types()) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+WatchStream::WatchStream(store::DomainStore* store,
+                         const v1::WatchDomainsRequest& request,
+                         const WatchSettings& settings,
+                         std::function<void(WatchStream*)> on_done)
+    : store_(store),
+      request_(request),
+      on_done_(std::move(on_done)),
+      bookmark_interval_(request.has_bookmark_interval() &&
+                                 FromProto(request.bookmark_interval()) >
+                                     absl::ZeroDuration()
+                             ? FromProto(request.bookmark_interval())
+                             : settings.default_bookmark_interval),
+      stats_interval_(request.has_stats_interval()
+                          ? FromProto(request.stats_interval())
+                          : absl::ZeroDuration()) {
+  store::WatchStart start;
+  start.initial_state = request.initial_state();
+  start.resume = request.has_resume();
+  start.resume_instance = request.resume().instance_id();
+  start.resume_revision = request.resume().revision();
+  begin_ = store_->Watch(
+      start, MakeSubscriptionOptions(request, settings.queue_capacity));
+  absl::MutexLock lock(&mutex_);
+  if (begin_.resync != v1::RESYNC_REASON_UNSPECIFIED) {
+    phase_ = Phase::kResync;
+  } else if (begin_.initial) {
+    phase_ = Phase::kInitial;
+  } else if (start.resume) {
+    phase_ = Phase::kReplay;
+  } else {
+    phase_ = Phase::kLive;
+  }
+  last_write_ = absl::Now();
+  next_stats_ = last_write_ + stats_interval_;
+}
+
+void WatchStream::Start() { Pump(); }
+
+void WatchStream::Marker(v1::EventType type, uint64_t revision) {
+  message_.Clear();
+  message_.set_type(type);
+  message_.set_revision(revision);
+  message_.set_instance_id(store_->instance_id());
+}
+
+void WatchStream::FillDomain(const v1::Domain& domain) {
+  *message_.mutable_domain() = domain;
+  ApplyDomainMask(request_.read_mask(), message_.mutable_domain());
+}
+
+void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
+                            bool coalesced) {
+  Marker(type, event.revision);
+  FillDomain(*event.domain);
+  message_.set_transition(event.transition);
+  message_.set_coalesced(coalesced);
+  *message_.mutable_detected_time() =
+      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(event.detected));
+}
+
+bool WatchStream::NextInitial() {
+  const store::Snapshot& snapshot = *begin_.initial;
+  const store::DomainFilter filter(request_.filter());
+  const bool wanted = Wants(request_, v1::EVENT_TYPE_ADDED);
+  bool found = false;
+  if (wanted) {
+    snapshot.domains.ForEachFrom(cursor_, [&](const store::DomainPtr& d) {
+      cursor_ = d->domid() + 1;
+      if (!filter.Matches(*d)) return true;
+      Marker(v1::EVENT_TYPE_ADDED, snapshot.revision);
+      FillDomain(*d);
+      message_.set_transition(v1::TRANSITION_EXISTING);
+      found = true;
+      return false;
+    });
+  }
+  if (found) return true;
+  phase_ = Phase::kSynced;
+  return Next();
+}
+
+bool WatchStream::NextReplay() {
+  while (replay_index_ < begin_.replay.size()) {
+    const store::EventPtr& event = begin_.replay[replay_index_++];
+    v1::EventType type = begin_.subscription->EffectiveType(*event);
+    if (type == v1::EVENT_TYPE_UNSPECIFIED) continue;
+    FillEvent(*event, type, false);
+    return true;
+  }
+  phase_ = Phase::kSynced;
+  return Next();
+}
+
+bool WatchStream::NextStats() {
+  if (!stats_snapshot_) return false;
+  const store::DomainFilter filter(request_.filter());
+  bool found = false;
+  stats_snapshot_->domains.ForEachFrom(
+      stats_cursor_, [&](const store::DomainPtr& d) {
+        stats_cursor_ = d->domid() + 1;
+        if (!filter.Matches(*d)) return true;
+        Marker(v1::EVENT_TYPE_STATS, stats_snapshot_->revision);
+        FillDomain(*d);
+        found = true;
+        return false;
+      });
+  if (!found) stats_snapshot_.reset();
+  return found;
+}
+
+bool WatchStream::NextLive() {
+  if (auto queued = begin_.subscription->Pop()) {
+    FillEvent(*queued->event, queued->type, queued->coalesced);
+    return true;
+  }
+  if (NextStats()) return true;
+  if (bookmark_due_) {
+    if (auto revision = store_->QuiescentRevision(*begin_.subscription)) {
+      bookmark_due_ = false;
+      Marker(v1::EVENT_TYPE_BOOKMARK, *revision);
+      return true;
+    }
+    return NextLive();  // an event arrived meanwhile: send it first
+  }
+  return false;
+}
+
+bool WatchStream::Next() {
+  switch (phase_) {
+    case Phase::kResync:
+      Marker(v1::EVENT_TYPE_RESYNC_REQUIRED, begin_.synced_revision);
+      message_.set_resync_reason(begin_.resync);
+      if (request_.resync_inline()) {
+        phase_ = Phase::kInitial;
+      } else {
+        phase_ = Phase::kEnding;
+        end_status_ = grpc::Status::OK;
+      }
+      return true;
+    case Phase::kInitial:
+      return NextInitial();
+    case Phase::kReplay:
+      return NextReplay();
+    case Phase::kSynced:
+      Marker(v1::EVENT_TYPE_SYNCED, begin_.synced_revision);
+      phase_ = Phase::kLive;
+      return true;
+    case Phase::kLive:
+      return NextLive();
+    case Phase::kEnding:
+      return false;
+  }
+  return false;
+}
+
+void WatchStream::Pump() {
+  grpc::Status finish_status;
+  bool finish = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    while (true) {
+      if (writing_ || finished_) return;
+      if (phase_ != Phase::kEnding && Next()) {
+        writing_ = true;
+        last_write_ = absl::Now();
+        break;
+      }
+      if (phase_ == Phase::kEnding) {
+        finished_ = true;
+        finish = true;
+        finish_status = end_status_;
+        break;
+      }
+      // Nothing to send: be woken by the next event. If one slipped in
+      // between Next() and arming, go round again.
+      if (begin_.subscription->WaitForEvents([this] { Pump(); })) return;
+    }
+  }
+  // Outside the lock: the reaction may run at once on another thread.
+  // message_ is not touched again until OnWriteDone.
+  if (finish) {
+    Finish(finish_status);
+  } else {
+    StartWrite(&message_);
+  }
+}
+
+void WatchStream::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mutex_);
+    writing_ = false;
+    if (!ok && phase_ != Phase::kEnding) {
+      // The client is gone; OnCancel follows.
+      phase_ = Phase::kEnding;
+      end_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
+    }
+  }
+  Pump();
+}
+
+void WatchStream::Tick(absl::Time now) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ != Phase::kLive) return;
+    if (now - last_write_ >= bookmark_interval_) bookmark_due_ = true;
+    if (stats_interval_ > absl::ZeroDuration() && now >= next_stats_ &&
+        !stats_snapshot_) {
+      stats_snapshot_ = store_->snapshot();
+      stats_cursor_ = 0;
+      next_stats_ = now + stats_interval_;
+    }
+    if (!bookmark_due_ && !stats_snapshot_) return;
+  }
+  Pump();
+}
+
+void WatchStream::End(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ == Phase::kEnding) return;
+    phase_ = Phase::kEnding;
+    end_status_ = status;
+  }
+  Pump();
+}
+
+void WatchStream::OnCancel() {
+  End(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+}
+
+void WatchStream::OnDone() {
+  store_->Unwatch(begin_.subscription);
+  on_done_(this);
+  delete this;
+}
+
+}  // namespace xenlet::agent
