@@ -330,6 +330,32 @@ TEST_F(CommandsTest, WatchDoesNotResumeFromAnUnfinishedSnapshot) {
   EXPECT_EQ(requests[2].resume().revision(), 11u);
 }
 
+TEST_F(CommandsTest, WatchStartsOverWhenAResyncIsCutShort) {
+  using namespace xenlet::v1;
+  const Domain a = MakeDomain(1, "a");
+  domains_.streams.push_back({{Event(EVENT_TYPE_SYNCED, 10, "inst-A")},
+                              grpc::Status(grpc::StatusCode::UNAVAILABLE, "")});
+  // RESYNC_REQUIRED, then the stream ends before the inline state's SYNCED
+  // (or the agent ignored resync_inline).
+  WatchDomainsResponse resync = Event(EVENT_TYPE_RESYNC_REQUIRED, 3, "inst-B");
+  resync.set_resync_reason(RESYNC_REASON_INSTANCE_CHANGED);
+  domains_.streams.push_back({{resync}, grpc::Status::OK});
+  domains_.streams.push_back(
+      {{DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 3, "inst-B", a)}});
+  Start();
+
+  WatchOptions options = FastWatch();
+  options.initial_state = false;
+  options.count = 1;
+  EXPECT_EQ(RunWatch(Global(), options, out_, err_), kExitOk) << err_.str();
+  auto requests = domains_.watch_requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].resume().revision(), 10u);
+  // The refused point is dropped: the current state instead.
+  EXPECT_FALSE(requests[2].has_resume());
+  EXPECT_TRUE(requests[2].initial_state());
+}
+
 TEST_F(CommandsTest, WatchResumeFlagStartsFromThatPoint) {
   using namespace xenlet::v1;
   domains_.streams.push_back({{Event(EVENT_TYPE_SYNCED, 8, "inst-A")}});

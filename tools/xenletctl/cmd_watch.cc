@@ -105,10 +105,25 @@ class ResumeTracker {
     has_ = true;
   }
 
+  // Whether the next stream must start with the current state: set when a
+  // stream ended between RESYNC_REQUIRED and its SYNCED. The old point would
+  // only be refused again (forever, by an agent that ignores resync_inline),
+  // so it is dropped.
+  bool needs_state() const { return needs_state_; }
+
+  void StreamEnded() {
+    if (!resync_pending_) return;
+    resync_pending_ = false;
+    has_ = false;
+    needs_state_ = true;
+  }
+
   void Observe(const WatchDomainsResponse& event) {
     switch (event.type()) {
       case xenlet::v1::EVENT_TYPE_SYNCED:
         in_snapshot_ = false;
+        resync_pending_ = false;
+        needs_state_ = false;
         SetFrom(event);
         break;
       case xenlet::v1::EVENT_TYPE_BOOKMARK:
@@ -123,6 +138,7 @@ class ResumeTracker {
       case xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED:
         // The current state follows inline; only its SYNCED is resumable.
         in_snapshot_ = true;
+        resync_pending_ = true;
         break;
       default:
         // STATS are not log events: their revision is the model's current
@@ -141,6 +157,8 @@ class ResumeTracker {
 
   bool has_ = false;
   bool in_snapshot_ = false;
+  bool resync_pending_ = false;
+  bool needs_state_ = false;
   ResumePoint point_;
 };
 
@@ -181,7 +199,8 @@ int RunWatch(const GlobalOptions& global, const WatchOptions& options,
       // A resume the agent cannot honour continues with the current state
       // in the same stream instead of ending it.
       request.set_resync_inline(true);
-    } else if (request.initial_state()) {
+    } else if (request.initial_state() || resume.needs_state()) {
+      request.set_initial_state(true);
       resume.BeginSnapshot();
     }
 
@@ -213,6 +232,7 @@ int RunWatch(const GlobalOptions& global, const WatchOptions& options,
     if (done) context.TryCancel();
     grpc::Status status = reader->Finish();
     stop.Detach();
+    resume.StreamEnded();
     if (done || stop.stopped()) return kExitOk;
 
     // A first call that fails outright is a setup problem (wrong socket, no
