@@ -127,8 +127,6 @@ struct xlsim_header* xlsim_state(void) {
   return h;
 }
 
-int xlsim_state_shared(void) { return xlsim_state() != NULL; }
-
 /* The process mutex as well as flock: flock belongs to the open file, which
  * all threads share. */
 void xlsim_lock(int exclusive) {

@@ -11,8 +11,6 @@
 /* The mapped state file (bound on first use from $XENLET_SIM_STATE), or
  * NULL when there is none. */
 XLSIM_HIDDEN struct xlsim_header* xlsim_state(void);
-/* Whether the state is a shared file whose generation others can wake. */
-XLSIM_HIDDEN int xlsim_state_shared(void);
 XLSIM_HIDDEN void xlsim_lock(int exclusive);
 /* Unlocks; bump != 0 bumps the generation and wakes its waiters. */
 XLSIM_HIDDEN void xlsim_unlock(int bump);
@@ -21,8 +19,10 @@ XLSIM_HIDDEN int xlsim_trace_enabled(void);
 XLSIM_HIDDEN void* xlsim_real_mmap(void* addr, size_t len, int prot, int flags,
                                    int fd, long off);
 
-/* Defined (weak) by fake_xenstored_env.c: opens /proc/xen/xsd_* and returns
- * an fd, -1 with errno, or -2 if path is not one of them. */
-int xlsim_open_proc_xen(const char* path, int flags) __attribute__((weak));
+/* Opens /proc/xen/xsd_* and returns an fd, -1 with errno, or -2 if path is
+ * not one of them. Weak: only the preloaded shim has fake_xenstored_env.c,
+ * so in-process builds see NULL. */
+XLSIM_HIDDEN int xlsim_open_proc_xen(const char* path, int flags)
+    __attribute__((weak));
 
 #endif /* XENLET_SIM_FAKE_PRIVCMD_H_ */

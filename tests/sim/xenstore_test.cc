@@ -98,6 +98,27 @@ TEST(XenstoreTest, IntroduceAndReleaseWatchesFirePerDomain) {
   EXPECT_EQ(events.count("release"), 3 + kDomains);
 }
 
+// No toolstack involved: a change of the domain table alone wakes xenstored
+// (the fake VIRQ_DOM_EXC), which notices the dying domain and releases it.
+TEST(XenstoreTest, HypervisorDestroyAloneFiresReleaseDomain) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start());
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto ts, host->NewToolstack());
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts->CreateDomain({}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto watcher, host->ConnectXenstore());
+  WatchCounter events(*watcher);
+  XLSIM_ASSERT_OK(watcher->Watch("@releaseDomain", "release"));
+  EXPECT_EQ(events.WaitFor("release", 1, kTimeout), 1);
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->DestroyDomain(d.domid));
+  EXPECT_EQ(events.WaitFor("release", 2, kTimeout), 2);
+  XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced,
+                             ts->xenstore().IsDomainIntroduced(d.domid));
+  EXPECT_FALSE(introduced);
+  // xenstored asked the hypervisor about it: getdomaininfo hypercalls from
+  // the daemon's process, counted in the shared state file.
+  EXPECT_GT(host->state().Counts().Get(xen::HypercallKind::kGetDomainInfo), 0u);
+}
+
 TEST(XenstoreTest, ConflictingTransactionIsAbortedAndRetried) {
   XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start());
   XLSIM_ASSERT_OK_AND_ASSIGN(auto a, host->ConnectXenstore());
