@@ -89,7 +89,6 @@ absl::StatusOr<std::unique_ptr<HypervisorState>> HypervisorState::MapFile(
   return std::unique_ptr<HypervisorState>(new HypervisorState(path, fd, h));
 }
 
-
 absl::Status DomainTable::Add(Domid domid, const DomainConfig& config) {
   if (domid == 0 || domid >= xen::kDomidFirstReserved) {
     return absl::InvalidArgumentError(absl::StrCat("domid ", domid));
@@ -205,7 +204,8 @@ absl::Status HypervisorState::Mutate(
   Lock(true);
   DomainTable table(h_);
   absl::Status status = fn(table);
-  Unlock(status.ok());
+  // Even a failed fn may have changed something: always tell the waiters.
+  Unlock(true);
   return status;
 }
 

@@ -93,7 +93,8 @@ class HypervisorState {
   // never reaped behind the toolstack's back; NOT_FOUND if absent.
   absl::Status ReapDomain(Domid domid);
   // Runs fn on the table under the exclusive lock, then bumps the
-  // generation and wakes waiters (xenstored's VIRQ_DOM_EXC) once.
+  // generation and wakes waiters (xenstored's VIRQ_DOM_EXC) once, whatever
+  // fn returned.
   absl::Status Mutate(const std::function<absl::Status(DomainTable&)>& fn);
   // Runs fn under the shared lock.
   void Read(const std::function<void(DomainTable&)>& fn) const;

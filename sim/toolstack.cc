@@ -214,6 +214,10 @@ absl::Status Toolstack::UnpauseDomain(Domid domid) {
 
 absl::Status Toolstack::ShutdownDomain(Domid domid,
                                        xen::ShutdownReason reason) {
+  // Never ask dom0 (the host itself) through control/shutdown.
+  if (domid == 0) {
+    return absl::InvalidArgumentError("cannot shut down dom0");
+  }
   auto info = hypervisor_->GetDomainInfo(domid);
   if (!info.ok()) return info.status();
   const std::string word = xen::ShutdownRequestWord(reason);

@@ -4,6 +4,7 @@
 #include "sim/toolstack.h"
 
 #include <set>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
@@ -83,6 +84,10 @@ TEST_F(ToolstackTest, ShutdownWithEachReason) {
   }
   EXPECT_EQ(ts_->ShutdownDomain(4000, ShutdownReason::kPoweroff).code(),
             absl::StatusCode::kNotFound);
+  EXPECT_EQ(ts_->ShutdownDomain(0, ShutdownReason::kPoweroff).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(xs_->Read("/local/domain/0/control/shutdown").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ToolstackTest, DestroyRemovesDomainAndKeys) {
@@ -125,6 +130,38 @@ TEST_F(ToolstackTest, DomidsAreReusedTheWayXenDoes) {
   // An explicit domid in use is refused.
   EXPECT_EQ(ts_->CreateDomain({.domid = 3}).status().code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+// Two toolstacks creating domains at once conflict on /local/domain's
+// children in xenstored; RunTransaction's retries get every domain through.
+TEST_F(ToolstackTest, ConcurrentCreatesAllSucceed) {
+  constexpr int kPerThread = 15;
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto other, host_->NewToolstack());
+  std::vector<Domid> a, b;
+  auto run = [](Toolstack* ts, std::vector<Domid>* out) {
+    for (int i = 0; i < kPerThread; ++i) {
+      auto d = ts->CreateDomain({});
+      if (!d.ok()) {
+        ADD_FAILURE() << d.status();
+        return;
+      }
+      out->push_back(d->domid);
+    }
+  };
+  std::thread t1(run, ts_.get(), &a);
+  std::thread t2(run, other.get(), &b);
+  t1.join();
+  t2.join();
+  std::set<Domid> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), 2u * kPerThread);
+  for (Domid d : all) {
+    auto name = xs_->Read(xen::DomainPath(d) + "/name");
+    EXPECT_TRUE(name.ok()) << d << ": " << name.status();
+    XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced, xs_->IsDomainIntroduced(d));
+    EXPECT_TRUE(introduced) << d;
+  }
+  EXPECT_EQ(host_->state().DomainCount(), 1u + 2 * kPerThread);
 }
 
 }  // namespace

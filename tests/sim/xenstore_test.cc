@@ -114,6 +114,10 @@ TEST(XenstoreTest, HypervisorDestroyAloneFiresReleaseDomain) {
   XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced,
                              ts->xenstore().IsDomainIntroduced(d.domid));
   EXPECT_FALSE(introduced);
+  // Introducing a domain the hypervisor does not have: the grant map of its
+  // ring fails, and xenstored refuses with EINVAL.
+  EXPECT_EQ(ts->xenstore().IntroduceDomain(30000, 0x1234, 1).code(),
+            absl::StatusCode::kInvalidArgument);
   // xenstored asked the hypervisor about it: getdomaininfo hypercalls from
   // the daemon's process, counted in the shared state file.
   EXPECT_GT(host->state().Counts().Get(xen::HypercallKind::kGetDomainInfo), 0u);
