@@ -81,6 +81,11 @@ absl::StatusOr<std::unique_ptr<XenstoredProcess>> XenstoredProcess::Start(
     return absl::InvalidArgumentError(
         absl::StrCat("rundir too long for a unix socket: ", options.rundir));
   }
+  if (access(options.binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no xenstored at ", options.binary,
+        " (apt-get install --no-install-recommends xen-utils-4.17)"));
+  }
   std::unique_ptr<XenstoredProcess> process(new XenstoredProcess(options));
   if (process->options_.log_path.empty()) {
     process->options_.log_path = options.rundir + "/xenstored.log";

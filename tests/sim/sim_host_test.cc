@@ -1,0 +1,57 @@
+// SimHost stops everything it started and leaves the process as it was.
+#include "sim/sim_host.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "tests/sim/test_util.h"
+
+namespace xenlet::sim {
+namespace {
+
+TEST(SimHostTest, DestructorStopsXenstoredAndRemovesTheDirectory) {
+  unsetenv(kStateEnv);
+  pid_t pid;
+  std::string dir;
+  {
+    XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start());
+    pid = host->xenstored()->pid();
+    dir = host->dir();
+    EXPECT_EQ(kill(pid, 0), 0);
+    EXPECT_LT(host->socket_path().size(), 108u);
+    EXPECT_EQ(std::string(getenv(kStateEnv)), host->state_path());
+    for (const auto& [name, value] : host->PreloadEnv()) {
+      if (name == "LD_PRELOAD") EXPECT_EQ(access(value.c_str(), R_OK), 0);
+    }
+  }
+  errno = 0;
+  EXPECT_EQ(kill(pid, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_EQ(getenv(kStateEnv), nullptr);
+}
+
+TEST(SimHostTest, MissingXenstoredIsAPreconditionFailure) {
+  auto host = SimHost::Start({.xenstored_binary = "/nonexistent/xenstored"});
+  EXPECT_EQ(host.status().code(), absl::StatusCode::kFailedPrecondition)
+      << host.status();
+}
+
+TEST(SimHostTest, HypervisorOnlyHost) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto host,
+                             SimHost::Start({.start_xenstored = false}));
+  EXPECT_EQ(host->xenstored(), nullptr);
+  EXPECT_EQ(host->state().Domids(), std::vector<Domid>{0});
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host->OpenHypervisor());
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo dom0, hv->GetDomainInfo(0));
+  EXPECT_TRUE(dom0.running);
+  EXPECT_FALSE(dom0.paused);
+}
+
+}  // namespace
+}  // namespace xenlet::sim
