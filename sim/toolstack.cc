@@ -204,6 +204,28 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   return out;
 }
 
+absl::Status Toolstack::RestoreDomains() {
+  for (Domid domid : state_->Domids()) {
+    if (domid == 0) continue;
+    auto info = hypervisor_->GetDomainInfo(domid);
+    if (!info.ok()) return info.status();
+    if (info->dying) continue;
+    DomainSpec spec;
+    spec.memory_mib = info->tot_pages * xen::kPageSize >> 20;
+    spec.vcpus = info->nr_online_vcpus;
+    spec.hvm = info->hvm;
+    const std::string name = absl::StrCat("sim-", domid);
+    if (auto s = WriteDomainKeys(domid, info->Uuid(), name, spec); !s.ok()) {
+      return s;
+    }
+    absl::Status s = WithXenstore([&](xen::XenstoreClient& xs) {
+      return xs.IntroduceDomain(domid, kStoreRingMfnBase + domid, kStorePort);
+    });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Toolstack::PauseDomain(Domid domid) {
   return hypervisor_->PauseDomain(domid);
 }

@@ -70,6 +70,10 @@ class Toolstack {
 
   // After xenstored was restarted: a new connection.
   absl::Status ReconnectXenstore();
+  // After a restart, xenstored's store is empty: writes every live domain's
+  // keys again (from what the hypervisor knows; names become sim-N) and
+  // introduces it, as a toolstack rebuilding xenstore would.
+  absl::Status RestoreDomains();
 
   // The xenstore keys CreateDomain writes, in order (path, value).
   static std::vector<std::pair<std::string, std::string>> DomainKeys(

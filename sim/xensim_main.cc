@@ -224,6 +224,7 @@ int Main(int argc, char** argv) {
 
   // xenstored kill|start|restart
   std::string xs_action;
+  bool restore = false;
   auto* xs = app.add_subcommand(
       "xenstored",
       "kill: SIGKILL the daemon (clients see a lost connection); start: a "
@@ -231,11 +232,15 @@ int Main(int argc, char** argv) {
   xs->add_option("action", xs_action, "kill, start or restart")
       ->required()
       ->check(CLI::IsMember({"kill", "start", "restart"}));
+  xs->add_flag("--restore", restore,
+               "After starting, write every live domain's keys again and "
+               "introduce it (the new store is empty)");
   xs->callback([&] {
     need_dir();
     if (xs_action != "start") check(StopDaemon(p));
     if (xs_action != "kill") {
       check(StartDaemon(p, std::filesystem::exists(p.trace()), binary));
+      if (restore) check(toolstack()->RestoreDomains());
     }
   });
 

@@ -196,5 +196,23 @@ TEST(XenstoreTest, RestartedXenstoredIsALostConnection) {
   EXPECT_EQ(*after->Read(xen::DomainPath(d.domid) + "/name"), d.name);
 }
 
+TEST(XenstoreTest, ToolstackRestoresDomainsAfterRestart) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start());
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto ts, host->NewToolstack());
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain a, ts->CreateDomain({}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain b, ts->CreateDomain({.vcpus = 3}));
+  XLSIM_ASSERT_OK(host->RestartXenstored());
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto watcher, host->ConnectXenstore());
+  WatchCounter events(*watcher);
+  XLSIM_ASSERT_OK(watcher->Watch("@introduceDomain", "intro"));
+  XLSIM_ASSERT_OK(ts->RestoreDomains());
+  EXPECT_EQ(events.WaitFor("intro", 3, kTimeout), 3);
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto xs, host->ConnectXenstore());
+  EXPECT_EQ(*xs->Read("/vm/" + b.uuid + "/uuid"), b.uuid);
+  EXPECT_EQ(*xs->Read(xen::DomainPath(b.domid) + "/cpu/2/availability"),
+            "online");
+  EXPECT_TRUE(*xs->IsDomainIntroduced(a.domid));
+}
+
 }  // namespace
 }  // namespace xenlet::sim
