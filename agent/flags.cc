@@ -57,6 +57,50 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
                   "call ControlService over TCP; repeatable")
       ->group("Control");
 
+  app->add_option("--sweep-interval", config->sweep_interval_seconds,
+                  "Seconds between timer sweeps of the hypervisor (one "
+                  "getdomaininfolist hypercall over every domid); domains "
+                  "introduced or released sweep at once regardless")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0))
+      ->group("Model");
+  app->add_option("--domain-list-path", config->domain_list_path,
+                  "How sweeps call the hypervisor: 'persistent' (libxencall, "
+                  "hypercall buffer allocated once) or 'libxenctrl' "
+                  "(xc_domain_getinfolist, a buffer bounced per call)")
+      ->capture_default_str()
+      ->group("Model");
+  app->add_option("--xenstore-watch", config->watch_mode,
+                  "Watch set: 'subtree' (one watch on /local/domain, "
+                  "filtered by the agent) or 'per-domain' (a watch per "
+                  "tracked key of each domain)")
+      ->capture_default_str()
+      ->group("Model");
+  app->add_option("--xenstore-keys", config->model.watcher.keys,
+                  "Keys under /local/domain/<domid>/ the model tracks and "
+                  "serves in Domain.xenstore; repeatable")
+      ->capture_default_str()
+      ->group("Model");
+  app->add_option("--event-log-size", config->model.store.event_log_capacity,
+                  "Events kept for resuming watches; a client further "
+                  "behind is told to resync")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{16}, size_t{10000000}))
+      ->group("Model");
+  app->add_option("--watch-queue", config->server.domains.watch.queue_capacity,
+                  "Events queued per watch stream before it coalesces per "
+                  "domain (a slow client then gets the newest state of each "
+                  "domain, memory bounded by the domain count)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->group("Model");
+  app->add_option("--bookmark-interval", config->bookmark_interval_seconds,
+                  "Default seconds between BOOKMARK events on an idle watch "
+                  "stream (a client may ask for another interval)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0))
+      ->group("Model");
+
   app->add_option("--xenstore-socket", config->xenstore_socket,
                   "xenstored's unix socket; default: libxenstore's choice "
                   "($XENSTORED_PATH, the standard socket, /dev/xen/xenbus)")
@@ -99,6 +143,35 @@ absl::Status FinishConfig(AgentConfig* config) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--log-format: \"", config->log_format, "\" is not text or json"));
   }
+  if (config->watch_mode == "subtree") {
+    config->model.watcher.mode = store::WatchMode::kSubtree;
+  } else if (config->watch_mode == "per-domain") {
+    config->model.watcher.mode = store::WatchMode::kPerDomain;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--xenstore-watch: \"", config->watch_mode,
+                     "\" is not subtree or per-domain"));
+  }
+  if (config->domain_list_path == "persistent") {
+    config->parsed_domain_list_path = xen::DomainListPath::kPersistentBuffer;
+  } else if (config->domain_list_path == "libxenctrl") {
+    config->parsed_domain_list_path = xen::DomainListPath::kLibxenctrl;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--domain-list-path: \"", config->domain_list_path,
+                     "\" is not persistent or libxenctrl"));
+  }
+  for (const std::string& key : config->model.watcher.keys) {
+    if (key.empty() || key.front() == '/' || key.back() == '/' ||
+        key.find("..") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--xenstore-keys: \"", key,
+          "\" must be a relative path such as name or memory/target"));
+    }
+  }
+  config->model.sweep_interval = absl::Seconds(config->sweep_interval_seconds);
+  config->server.domains.watch.default_bookmark_interval =
+      absl::Seconds(config->bookmark_interval_seconds);
   return ValidateListenerOptions(config->server.listeners);
 }
 

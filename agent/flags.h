@@ -10,11 +10,21 @@
 #include "absl/status/status.h"
 #include "agent/server.h"
 #include "common/log.h"
+#include "store/domain_model.h"
+#include "xen/xenctrl_hypervisor.h"
 
 namespace xenlet::agent {
 
 struct AgentConfig {
   ServerOptions server;
+  store::ModelOptions model;
+  double sweep_interval_seconds = 1;
+  std::string watch_mode = "subtree";
+  std::string domain_list_path = "persistent";
+  double bookmark_interval_seconds = 30;
+  // Derived by FinishConfig.
+  xen::DomainListPath parsed_domain_list_path =
+      xen::DomainListPath::kPersistentBuffer;
   std::string socket_mode_text = "0660";
   std::string xenstore_socket;  // "" = libxenstore's default
   double shutdown_grace_seconds = 5;

@@ -9,7 +9,7 @@
 #include "agent/server.h"
 #include "agent/version.h"
 #include "common/log.h"
-#include "store/domain_store.h"
+#include "store/domain_model.h"
 #include "xen/hypervisor.h"
 #include "xen/libxenstore_client.h"
 #include "xen/xenctrl_hypervisor.h"
@@ -44,7 +44,9 @@ int Run(int argc, char** argv) {
   sigset_t signals = BlockShutdownSignals();
 
   // Xen first: an agent that cannot see the hypervisor has nothing to serve.
-  auto hypervisor = xen::OpenXenctrlHypervisor({});
+  xen::HypervisorOptions hypervisor_options;
+  hypervisor_options.domain_list_path = config.parsed_domain_list_path;
+  auto hypervisor = xen::OpenXenctrlHypervisor(hypervisor_options);
   if (!hypervisor.ok()) {
     LogError("xen_unavailable",
              {{"error", std::string(hypervisor.status().message())},
@@ -58,18 +60,25 @@ int Run(int argc, char** argv) {
              {{"error", std::string(version.status().message())}});
     return 1;
   }
-  auto xenstore = xen::OpenLibxenstoreClient({config.xenstore_socket});
-  if (!xenstore.ok()) {
-    LogError("xenstore_unavailable",
-             {{"error", std::string(xenstore.status().message())}});
-    return 1;
-  }
   LogInfo("xen_connected",
           {{"xen_version", absl::StrCat(version->major, ".", version->minor,
                                         version->extra)}});
 
-  store::DomainStore store;
-  auto server = AgentServer::Start(config.server, {&store});
+  const std::string xenstore_socket = config.xenstore_socket;
+  store::DomainModel model(
+      hypervisor->get(),
+      [xenstore_socket] {
+        return xen::OpenLibxenstoreClient({xenstore_socket});
+      },
+      config.model);
+  if (auto s = model.Start(); !s.ok()) {
+    LogError("model_start_failed", {{"error", std::string(s.message())}});
+    return 1;
+  }
+  LogInfo("model_ready", {{"domains", model.store().snapshot()->domains.size()},
+                          {"instance", model.store().instance_id()}});
+
+  auto server = AgentServer::Start(config.server, {&model.store()});
   if (!server.ok()) {
     LogError("server_start_failed",
              {{"error", std::string(server.status().message())}});
@@ -84,6 +93,7 @@ int Run(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   LogInfo("shutting_down", {{"signal", strsignal(signal_number)}});
   (*server)->Shutdown(absl::Seconds(config.shutdown_grace_seconds));
+  model.Stop();
   LogInfo("stopped");
   return 0;
 }

@@ -1,0 +1,48 @@
+#include "store/domain_model.h"
+
+#include "common/log.h"
+
+namespace xenlet::store {
+
+DomainModel::DomainModel(xen::Hypervisor* hypervisor,
+                         XenstoreWatcher::Connect connect, ModelOptions options)
+    : store_(options.store),
+      reconciler_(&store_),
+      watcher_(
+          std::move(connect), options.watcher,
+          {
+              .on_domain_change =
+                  [this] { sweeper_.Trigger(SweepCause::kWatch); },
+              .on_keys =
+                  [this](std::vector<DomainKeys> keys) {
+                    reconciler_.OnKeys(std::move(keys));
+                  },
+              .on_resync = [this] { sweeper_.Trigger(SweepCause::kResync); },
+              .on_state = nullptr,
+          }),
+      sweeper_(hypervisor, options.sweep_interval,
+               [this](const SweepResult& sweep) { OnSweep(sweep); }) {}
+
+DomainModel::~DomainModel() { Stop(); }
+
+void DomainModel::OnSweep(const SweepResult& sweep) {
+  if (reconciler_.OnSweep(sweep)) watcher_.SetDomains(reconciler_.Domids());
+}
+
+absl::Status DomainModel::Start() {
+  if (auto s = sweeper_.SweepNow(SweepCause::kResync); !s.ok()) return s;
+  if (auto s = watcher_.Start(); !s.ok()) {
+    LogWarning("xenstore_unavailable",
+               {{"error", std::string(s.message())},
+                {"action", "retrying in the background"}});
+  }
+  sweeper_.Start();
+  return absl::OkStatus();
+}
+
+void DomainModel::Stop() {
+  sweeper_.Stop();
+  watcher_.Stop();
+}
+
+}  // namespace xenlet::store

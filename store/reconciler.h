@@ -1,0 +1,77 @@
+// The model's one writer. Merges what sweeps report (the hypervisor's view,
+// authoritative for existence and lifecycle) with what the xenstore watcher
+// reads (names and tracked keys), derives lifecycle transitions and commits
+// them to the DomainStore as events. Volatile fields are refreshed without
+// events. Callers on several threads are serialised here.
+#ifndef XENLET_STORE_RECONCILER_H_
+#define XENLET_STORE_RECONCILER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "store/domain_store.h"
+#include "store/sweeper.h"
+#include "store/xenstore_watcher.h"
+#include "xen/types.h"
+
+namespace xenlet::store {
+
+// Lifecycle changes first found by a timer sweep: the safety net at work.
+// xenstored announces each of them (@introduceDomain, @releaseDomain), and
+// such an announcement triggers a sweep at once; a timer sweep finds one
+// first when the announcement was missed (or, for additions, when the
+// timer fires in the moment between the toolstack's createdomain and its
+// introduce).
+struct RepairStats {
+  uint64_t added = 0;
+  uint64_t removed = 0;
+  uint64_t lifecycle = 0;  // shut down or dying
+  uint64_t total() const { return added + removed + lifecycle; }
+};
+
+class Reconciler {
+ public:
+  explicit Reconciler(DomainStore* store);
+
+  // From the sweeper. The first sweep's domains are EXISTING; later new
+  // ones are CREATED. Returns whether the set of domains changed.
+  bool OnSweep(const SweepResult& sweep);
+  // From the xenstore watcher.
+  void OnKeys(std::vector<DomainKeys> keys);
+
+  // Domids in the model now (for the watcher).
+  std::vector<xen::Domid> Domids() const;
+  RepairStats repairs() const;
+
+  // The state a domain is in, from its hypervisor flags and whether it
+  // has ever run.
+  static v1::DomainState DeriveState(const xen::DomainInfo& info, bool has_run);
+
+ private:
+  struct Tracked {
+    xen::DomainInfo info;
+    std::string uuid;
+    uint64_t incarnation = 0;
+    bool has_run = false;
+    std::map<std::string, std::string> keys;
+    std::shared_ptr<const v1::Domain> published;  // as the store has it
+  };
+
+  std::unique_ptr<v1::Domain> Build(const Tracked& tracked) const;
+  void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) const;
+
+  DomainStore* const store_;
+  mutable absl::Mutex mutex_;
+  absl::flat_hash_map<xen::Domid, Tracked> domains_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<xen::Domid, uint64_t> incarnations_
+      ABSL_GUARDED_BY(mutex_);
+  bool first_sweep_ ABSL_GUARDED_BY(mutex_) = true;
+  RepairStats repairs_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace xenlet::store
+
+#endif  // XENLET_STORE_RECONCILER_H_

@@ -1,0 +1,82 @@
+#include "store/sweeper.h"
+
+#include "common/log.h"
+
+namespace xenlet::store {
+
+Sweeper::Sweeper(xen::Hypervisor* hypervisor, absl::Duration interval,
+                 Sink sink)
+    : hypervisor_(hypervisor), interval_(interval), sink_(std::move(sink)) {
+  buffer_.reserve(xen::kDomidFirstReserved);
+}
+
+Sweeper::~Sweeper() { Stop(); }
+
+void Sweeper::Start() {
+  absl::MutexLock lock(&mutex_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Sweeper::Stop() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sweeper::Trigger(SweepCause cause) {
+  absl::MutexLock lock(&mutex_);
+  // A watch or resync reason wins over the timer for the pending sweep.
+  if (!pending_ || cause != SweepCause::kTimer) pending_cause_ = cause;
+  pending_ = true;
+}
+
+absl::Status Sweeper::SweepNow(SweepCause cause) {
+  absl::MutexLock sweep_lock(&sweep_mutex_);
+  const absl::Time started = absl::Now();
+  absl::Status status = hypervisor_->GetAllDomains(&buffer_);
+  const absl::Duration duration = absl::Now() - started;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (status.ok()) {
+      ++stats_.sweeps;
+      stats_.last_time = started;
+      stats_.last_duration = duration;
+      stats_.last_domains = buffer_.size();
+    } else {
+      ++stats_.failures;
+    }
+  }
+  if (!status.ok()) return status;
+  sink_({&buffer_, started, duration, cause});
+  return absl::OkStatus();
+}
+
+void Sweeper::Loop() {
+  absl::Time next = absl::Now() + interval_;
+  while (true) {
+    SweepCause cause;
+    {
+      absl::MutexLock lock(&mutex_);
+      auto ready = [this] { return stop_ || pending_; };
+      mutex_.AwaitWithDeadline(absl::Condition(&ready), next);
+      if (stop_) return;
+      cause = pending_ ? pending_cause_ : SweepCause::kTimer;
+      pending_ = false;
+    }
+    if (absl::Status s = SweepNow(cause); !s.ok()) {
+      LogWarning("sweep_failed", {{"error", std::string(s.message())}});
+    }
+    next = absl::Now() + interval_;
+  }
+}
+
+SweepStats Sweeper::stats() const {
+  absl::MutexLock lock(&mutex_);
+  return stats_;
+}
+
+}  // namespace xenlet::store

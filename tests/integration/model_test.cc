@@ -1,0 +1,288 @@
+// The live model on a private simulated host (real xenstored, fake
+// hypervisor under the real libxenctrl): every lifecycle transition comes
+// out as the right event, reused domids are new domains, and a missed
+// watch is repaired by the next sweep and counted.
+#include "gtest/gtest.h"
+#include "sim/sim_host.h"
+#include "store/domain_model.h"
+#include "tests/testing/store_events.h"
+#include "xen/libxenstore_client.h"
+
+namespace xenlet::store {
+namespace {
+
+using xenlet::testing::HasTransition;
+using xenlet::testing::StoreEvents;
+
+#define ASSERT_OK(expr)                          \
+  do {                                           \
+    const absl::Status _s = (expr);              \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
+  } while (0)
+
+// Passes everything through but @releaseDomain events, which it swallows:
+// a watcher that misses them, as after a dropped event.
+class DroppingClient : public xen::XenstoreClient {
+ public:
+  explicit DroppingClient(std::unique_ptr<xen::XenstoreClient> inner)
+      : inner_(std::move(inner)) {}
+  absl::StatusOr<std::unique_ptr<xen::XenstoreTransaction>> BeginTransaction()
+      override {
+    return inner_->BeginTransaction();
+  }
+  absl::StatusOr<std::string> Read(std::string_view p) override {
+    return inner_->Read(p);
+  }
+  absl::StatusOr<std::vector<std::string>> Directory(
+      std::string_view p) override {
+    return inner_->Directory(p);
+  }
+  absl::Status Write(std::string_view p, std::string_view v) override {
+    return inner_->Write(p, v);
+  }
+  absl::Status Remove(std::string_view p) override { return inner_->Remove(p); }
+  absl::Status Watch(std::string_view p, std::string_view t) override {
+    return inner_->Watch(p, t);
+  }
+  absl::Status Unwatch(std::string_view p, std::string_view t) override {
+    return inner_->Unwatch(p, t);
+  }
+  int WatchFd() override { return inner_->WatchFd(); }
+  absl::StatusOr<std::optional<xen::WatchEvent>> NextWatchEvent(
+      absl::Duration timeout) override {
+    auto event = inner_->NextWatchEvent(timeout);
+    if (event.ok() && *event && (*event)->path == "@releaseDomain") {
+      ++dropped;
+      return std::optional<xen::WatchEvent>();
+    }
+    return event;
+  }
+  absl::Status IntroduceDomain(xen::Domid d, uint64_t m, uint32_t e) override {
+    return inner_->IntroduceDomain(d, m, e);
+  }
+  absl::Status ReleaseDomain(xen::Domid d) override {
+    return inner_->ReleaseDomain(d);
+  }
+  absl::StatusOr<bool> IsDomainIntroduced(xen::Domid d) override {
+    return inner_->IsDomainIntroduced(d);
+  }
+  static inline std::atomic<int> dropped{0};
+
+ private:
+  std::unique_ptr<xen::XenstoreClient> inner_;
+};
+
+class ModelTest : public ::testing::Test {
+ protected:
+  void StartModel(absl::Duration sweep_interval, bool drop_release = false) {
+    auto host = sim::SimHost::Start();
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = std::move(*host);
+    auto hypervisor = host_->OpenHypervisor();
+    ASSERT_TRUE(hypervisor.ok()) << hypervisor.status();
+    hypervisor_ = std::move(*hypervisor);
+    auto toolstack = host_->NewToolstack();
+    ASSERT_TRUE(toolstack.ok()) << toolstack.status();
+    toolstack_ = std::move(*toolstack);
+    ModelOptions options;
+    options.sweep_interval = sweep_interval;
+    sim::SimHost* host_ptr = host_.get();
+    model_ = std::make_unique<DomainModel>(
+        hypervisor_.get(),
+        [host_ptr, drop_release]()
+            -> absl::StatusOr<std::unique_ptr<xen::XenstoreClient>> {
+          auto client = host_ptr->ConnectXenstore();
+          if (!client.ok() || !drop_release) return client;
+          return std::unique_ptr<xen::XenstoreClient>(
+              std::make_unique<DroppingClient>(std::move(*client)));
+        },
+        options);
+    events_ = std::make_unique<StoreEvents>(&model_->store());
+    ASSERT_OK(model_->Start());
+  }
+
+  void TearDown() override {
+    if (model_) model_->Stop();
+    events_.reset();
+    model_.reset();
+    toolstack_.reset();
+    hypervisor_.reset();
+    host_.reset();
+  }
+
+  bool WaitFor(uint32_t domid, v1::Transition transition) {
+    return events_->WaitUntil([&](const auto& events) {
+      return HasTransition(events, domid, transition);
+    });
+  }
+
+  std::shared_ptr<const v1::Domain> Current(uint32_t domid) {
+    return model_->store().snapshot()->domains.Get(domid);
+  }
+
+  std::unique_ptr<sim::SimHost> host_;
+  std::unique_ptr<xen::Hypervisor> hypervisor_;
+  std::unique_ptr<sim::Toolstack> toolstack_;
+  std::unique_ptr<DomainModel> model_;
+  std::unique_ptr<StoreEvents> events_;
+};
+
+TEST_F(ModelTest, InitialSweepHoldsDom0) {
+  StartModel(absl::Seconds(1));
+  auto dom0 = Current(0);
+  ASSERT_NE(dom0, nullptr);
+  EXPECT_EQ(dom0->state(), v1::DOMAIN_STATE_RUNNING);
+  EXPECT_EQ(dom0->incarnation(), 1u);
+}
+
+TEST_F(ModelTest, EveryLifecycleTransitionIsAnEvent) {
+  StartModel(absl::Milliseconds(100));
+  sim::DomainSpec spec;
+  spec.name = "web-1";
+  spec.memory_mib = 128;
+  auto created = toolstack_->CreateDomain(spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const uint32_t domid = created->domid;
+
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_CREATED));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_STARTED));
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    auto d = Current(domid);
+    return d && d->name() == "web-1";
+  }));
+  auto d = Current(domid);
+  EXPECT_EQ(d->uuid(), created->uuid);
+  EXPECT_EQ(d->state(), v1::DOMAIN_STATE_RUNNING);
+  EXPECT_EQ(d->memory().max_bytes(), 128u << 20);
+  EXPECT_EQ(d->memory().target_bytes(), 128u << 20);
+  EXPECT_EQ(d->xenstore().at("name"), "web-1");
+
+  ASSERT_OK(toolstack_->PauseDomain(domid));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_PAUSED));
+  EXPECT_EQ(Current(domid)->state(), v1::DOMAIN_STATE_PAUSED);
+  ASSERT_OK(toolstack_->UnpauseDomain(domid));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_UNPAUSED));
+  EXPECT_EQ(Current(domid)->state(), v1::DOMAIN_STATE_RUNNING);
+
+  ASSERT_OK(toolstack_->DestroyDomain(domid));
+  ASSERT_TRUE(events_->WaitUntil([&](const auto& events) {
+    for (const auto& e : events) {
+      if (e.event->domid == domid && e.type == v1::EVENT_TYPE_DELETED) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(Current(domid), nullptr);
+  // The transitions came in lifecycle order.
+  std::vector<v1::Transition> order;
+  for (const auto& e : events_->ForDomid(domid)) {
+    if (e.event->transition != v1::TRANSITION_UPDATED) {
+      order.push_back(e.event->transition);
+    }
+  }
+  ASSERT_GE(order.size(), 5u);
+  EXPECT_EQ(order.front(), v1::TRANSITION_CREATED);
+  EXPECT_EQ(order[1], v1::TRANSITION_STARTED);
+  EXPECT_EQ(order[2], v1::TRANSITION_PAUSED);
+  EXPECT_EQ(order[3], v1::TRANSITION_UNPAUSED);
+  EXPECT_EQ(order.back(), v1::TRANSITION_DESTROYED);
+}
+
+TEST_F(ModelTest, ShutdownCarriesEveryReason) {
+  StartModel(absl::Milliseconds(100));
+  const std::pair<xen::ShutdownReason, v1::ShutdownReason> reasons[] = {
+      {xen::ShutdownReason::kPoweroff, v1::SHUTDOWN_REASON_POWEROFF},
+      {xen::ShutdownReason::kReboot, v1::SHUTDOWN_REASON_REBOOT},
+      {xen::ShutdownReason::kSuspend, v1::SHUTDOWN_REASON_SUSPEND},
+      {xen::ShutdownReason::kCrash, v1::SHUTDOWN_REASON_CRASH},
+      {xen::ShutdownReason::kWatchdog, v1::SHUTDOWN_REASON_WATCHDOG},
+      {xen::ShutdownReason::kSoftReset, v1::SHUTDOWN_REASON_SOFT_RESET},
+  };
+  for (const auto& [reason, expected] : reasons) {
+    auto created = toolstack_->CreateDomain({});
+    ASSERT_TRUE(created.ok()) << created.status();
+    ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_STARTED));
+    ASSERT_OK(toolstack_->ShutdownDomain(created->domid, reason));
+    ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_SHUTDOWN))
+        << xen::ShutdownReasonName(reason);
+    for (const auto& e : events_->ForDomid(created->domid)) {
+      if (e.event->transition == v1::TRANSITION_SHUTDOWN) {
+        EXPECT_EQ(e.event->domain->shutdown_reason(), expected)
+            << xen::ShutdownReasonName(reason);
+        EXPECT_EQ(e.event->domain->state(), v1::DOMAIN_STATE_SHUTDOWN);
+      }
+    }
+  }
+}
+
+TEST_F(ModelTest, ReusedDomidIsANewDomain) {
+  StartModel(absl::Milliseconds(100));
+  sim::DomainSpec spec;
+  spec.domid = 42;
+  auto first = toolstack_->CreateDomain(spec);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(WaitFor(42, v1::TRANSITION_STARTED));
+  ASSERT_OK(toolstack_->DestroyDomain(42));
+  auto second = toolstack_->CreateDomain(spec);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_NE(first->uuid, second->uuid);
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    auto d = Current(42);
+    return d && d->uuid() == second->uuid &&
+           d->state() == v1::DOMAIN_STATE_RUNNING;
+  }));
+  EXPECT_EQ(Current(42)->incarnation(), 2u);
+  // The first domain was deleted before the second was added.
+  int deleted = 0, added = 0;
+  for (const auto& e : events_->ForDomid(42)) {
+    if (e.type == v1::EVENT_TYPE_DELETED) {
+      EXPECT_EQ(e.event->domain->uuid(), first->uuid);
+      EXPECT_EQ(added, 1);
+      ++deleted;
+    }
+    if (e.type == v1::EVENT_TYPE_ADDED) ++added;
+  }
+  EXPECT_EQ(deleted, 1);
+  EXPECT_EQ(added, 2);
+}
+
+TEST_F(ModelTest, MissedReleaseIsRepairedBySweepAndCounted) {
+  StartModel(absl::Milliseconds(200), /*drop_release=*/true);
+  auto created = toolstack_->CreateDomain({});
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_STARTED));
+  const uint64_t before = model_->reconciler().repairs().lifecycle;
+  ASSERT_OK(
+      toolstack_->ShutdownDomain(created->domid, xen::ShutdownReason::kCrash));
+  ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_SHUTDOWN));
+  EXPECT_EQ(Current(created->domid)->shutdown_reason(),
+            v1::SHUTDOWN_REASON_CRASH);
+  EXPECT_EQ(model_->reconciler().repairs().lifecycle, before + 1);
+  EXPECT_GT(DroppingClient::dropped.load(), 0);
+}
+
+TEST_F(ModelTest, XenstoredRestartIsFollowedByAResync) {
+  StartModel(absl::Milliseconds(200));
+  auto created = toolstack_->CreateDomain({});
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_STARTED));
+  const uint64_t reconnects = model_->watcher().stats().reconnects;
+  ASSERT_OK(host_->RestartXenstored());
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    return model_->watcher().stats().reconnects > reconnects &&
+           model_->watcher().state() == XenstoreState::kConnected;
+  }));
+  // The restarted xenstored has lost the keys; the toolstack writes a new
+  // name and the model, after its resync, follows it.
+  ASSERT_OK(toolstack_->ReconnectXenstore());
+  ASSERT_OK(toolstack_->xenstore().Write(
+      xen::DomainPath(created->domid) + "/name", "renamed"));
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    auto d = Current(created->domid);
+    return d && d->name() == "renamed";
+  }));
+}
+
+}  // namespace
+}  // namespace xenlet::store
