@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "xen/errno_status.h"
+#include "xen/libxenstore_client.h"
 
 extern char** environ;
 
@@ -172,8 +173,22 @@ absl::Status XenstoredProcess::Spawn() {
   }
   if (inotify >= 0) close(inotify);
   if (pidfd >= 0) close(pidfd);
+  if (status.ok()) status = WriteDom0Keys();
   if (!status.ok()) Kill().IgnoreError();
   return status;
+}
+
+// What xen-init-dom0 writes on a real host at boot, so that dom0 has its
+// name like every other domain.
+absl::Status XenstoredProcess::WriteDom0Keys() {
+  auto client = xen::OpenLibxenstoreClient({socket_path()});
+  if (!client.ok()) return client.status();
+  return xen::RunTransaction(**client, [](xen::XenstoreTransaction& txn) {
+    if (auto s = txn.Write("/local/domain/0/name", "Domain-0"); !s.ok()) {
+      return s;
+    }
+    return txn.Write("/local/domain/0/domid", "0");
+  });
 }
 
 absl::Status XenstoredProcess::Kill() {

@@ -61,6 +61,7 @@ class XenstoredProcess {
   explicit XenstoredProcess(XenstoredOptions options)
       : options_(std::move(options)) {}
   absl::Status Spawn();
+  absl::Status WriteDom0Keys();
 
   XenstoredOptions options_;
   pid_t pid_ = -1;

@@ -221,7 +221,9 @@ void Reconciler::OnKeys(std::vector<DomainKeys> keys) {
     auto it = domains_.find(k.domid);
     if (it == domains_.end()) continue;  // not (or no longer) in the model
     Tracked& t = it->second;
-    if (t.keys == k.values) continue;
+    // A domain's directory goes when it is destroyed: keep the last keys
+    // (its name) for its final events rather than blank them.
+    if (!k.exists || t.keys == k.values) continue;
     t.keys = std::move(k.values);
     Change c;
     c.type = v1::EVENT_TYPE_MODIFIED;

@@ -1,0 +1,301 @@
+// bootstorm: boots N unikernel-like domains on a simulated host the way a
+// toolstack does (hypervisor domain, ~30 xenstore keys in one transaction,
+// introduce, unpause), while watch clients follow the agent's event
+// stream; then shuts them all down and destroys them. After each phase it
+// checks that every client's model equals the hypervisor's ground truth,
+// and at the end it reports rates and event latencies.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "sim/toolstack.h"
+#include "tools/bootstorm/watch_recorder.h"
+#include "xen/types.h"
+
+namespace xenlet::bootstorm {
+namespace {
+
+struct Options {
+  std::string dir;
+  std::string socket;
+  int domains = 200;
+  double rate = 0;
+  int watchers = 1;
+  std::string reason = "poweroff";
+  bool teardown = true;
+  double converge_timeout = 60;
+};
+
+struct Expected {
+  std::string uuid;
+  std::string name;
+};
+
+// Differences between a client's model and the hypervisor (plus the names
+// the toolstack gave), or "" if none.
+std::string Compare(const std::vector<xen::DomainInfo>& truth,
+                    const std::map<uint32_t, Expected>& expected,
+                    const WatchRecorder::Snapshot& model) {
+  if (model.domains.size() != truth.size()) {
+    return absl::StrCat("the client has ", model.domains.size(),
+                        " domains, the hypervisor ", truth.size());
+  }
+  for (const xen::DomainInfo& info : truth) {
+    auto it = model.domains.find(info.domid);
+    if (it == model.domains.end()) {
+      return absl::StrCat("domain ", info.domid, " missing");
+    }
+    const v1::Domain& d = it->second;
+    if (d.uuid() != info.Uuid()) return absl::StrCat(info.domid, ": uuid");
+    if (d.flags().paused() != info.paused ||
+        d.flags().shutdown() != info.shutdown ||
+        d.flags().dying() != info.dying) {
+      return absl::StrCat(info.domid, ": state ",
+                          v1::DomainState_Name(d.state()));
+    }
+    if (info.shutdown &&
+        d.shutdown_reason() != static_cast<int>(info.shutdown_code) + 1) {
+      return absl::StrCat(info.domid, ": shutdown reason");
+    }
+    if (auto e = expected.find(info.domid); e != expected.end() &&
+                                            e->second.uuid == d.uuid() &&
+                                            d.name() != e->second.name) {
+      return absl::StrCat(info.domid, ": name \"", d.name(), "\"");
+    }
+  }
+  return "";
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
+  return v[i];
+}
+
+class Storm {
+ public:
+  Storm(const Options& options, sim::Toolstack* toolstack,
+        std::vector<std::unique_ptr<WatchRecorder>>* watchers)
+      : options_(options), toolstack_(toolstack), watchers_(watchers) {}
+
+  // Waits (bounded) until every client agrees with the hypervisor.
+  bool Converge(const char* phase) {
+    const absl::Time start = absl::Now();
+    const absl::Time deadline =
+        start + absl::Seconds(options_.converge_timeout);
+    std::string why;
+    while (true) {
+      std::vector<xen::DomainInfo> truth;
+      if (auto s = toolstack_->hypervisor().GetAllDomains(&truth); !s.ok()) {
+        std::fprintf(stderr, "bootstorm: sweep failed: %s\n",
+                     std::string(s.message()).c_str());
+        return false;
+      }
+      why.clear();
+      for (size_t i = 0; i < watchers_->size() && why.empty(); ++i) {
+        why = Compare(truth, expected_, (*watchers_)[i]->Get());
+        if (!why.empty()) why = absl::StrCat("client ", i, ": ", why);
+      }
+      if (why.empty()) {
+        std::printf(
+            "  %s: every client matches the hypervisor (%zu domains) "
+            "after %.0f ms\n",
+            phase, truth.size(),
+            absl::ToDoubleMilliseconds(absl::Now() - start));
+        return true;
+      }
+      if (absl::Now() > deadline) break;
+      absl::SleepFor(absl::Milliseconds(20));  // polling a remote model
+    }
+    std::printf("  %s: NOT converged after %.0f s: %s\n", phase,
+                options_.converge_timeout, why.c_str());
+    return false;
+  }
+
+  // Runs op for each domain, paced by --rate, with progress lines.
+  template <typename Op>
+  bool Phase(const char* verb, const std::vector<xen::Domid>& domids, Op op) {
+    const absl::Time start = absl::Now();
+    size_t done = 0;
+    const size_t step = std::max<size_t>(1, domids.size() / 10);
+    for (xen::Domid domid : domids) {
+      if (options_.rate > 0) {
+        absl::Time due = start + absl::Seconds(done / options_.rate);
+        if (due > absl::Now()) absl::SleepFor(due - absl::Now());
+      }
+      if (absl::Status s = op(domid); !s.ok()) {
+        std::fprintf(stderr, "bootstorm: %s %u: %s\n", verb, domid,
+                     std::string(s.message()).c_str());
+        return false;
+      }
+      if (++done % step == 0 || done == domids.size()) {
+        double secs = absl::ToDoubleSeconds(absl::Now() - start);
+        std::printf("  %s %zu/%zu (%.1f/s)\n", verb, done, domids.size(),
+                    done / std::max(secs, 1e-9));
+        std::fflush(stdout);
+      }
+    }
+    return true;
+  }
+
+  std::map<uint32_t, Expected>& expected() { return expected_; }
+
+ private:
+  const Options& options_;
+  sim::Toolstack* toolstack_;
+  std::vector<std::unique_ptr<WatchRecorder>>* watchers_;
+  std::map<uint32_t, Expected> expected_;
+};
+
+int Run(int argc, char** argv) {
+  Options o;
+  CLI::App app(
+      "bootstorm: boot N domains on a simulated Xen host as a toolstack "
+      "does, with watch clients following xenlet's event stream; then shut "
+      "them down and destroy them. Checks every client's model against the "
+      "hypervisor after each phase and reports rates and event latencies.",
+      "bootstorm");
+  app.add_option("--dir", o.dir,
+                 "The simulated host's directory (see `xensim up`)")
+      ->required()
+      ->envname("XENLET_SIM_DIR");
+  app.add_option("--socket", o.socket,
+                 "xenlet's unix socket (default: DIR/xenlet.sock)");
+  app.add_option("--domains", o.domains, "Domains to boot")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 32000));
+  app.add_option("--rate", o.rate,
+                 "Domains per second to create (0: as fast as xenstored "
+                 "allows)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100000.0));
+  app.add_option("--watchers", o.watchers,
+                 "Concurrent WatchDomains clients to follow the storm")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--reason", o.reason,
+                 "Shutdown reason: poweroff, reboot, suspend, crash, "
+                 "watchdog, soft_reset")
+      ->capture_default_str();
+  app.add_flag("!--no-teardown", o.teardown,
+               "Leave the domains running at the end");
+  app.add_option("--converge-timeout", o.converge_timeout,
+                 "Seconds the clients get to match the hypervisor after each "
+                 "phase")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  const std::map<std::string, xen::ShutdownReason> reasons = {
+      {"poweroff", xen::ShutdownReason::kPoweroff},
+      {"reboot", xen::ShutdownReason::kReboot},
+      {"suspend", xen::ShutdownReason::kSuspend},
+      {"crash", xen::ShutdownReason::kCrash},
+      {"watchdog", xen::ShutdownReason::kWatchdog},
+      {"soft_reset", xen::ShutdownReason::kSoftReset}};
+  auto reason = reasons.find(o.reason);
+  if (reason == reasons.end()) {
+    std::fprintf(stderr, "bootstorm: --reason: unknown reason \"%s\"\n",
+                 o.reason.c_str());
+    return 2;
+  }
+  if (o.socket.empty()) o.socket = o.dir + "/xenlet.sock";
+
+  sim::ToolstackOptions ts_options;
+  ts_options.state_path = o.dir + "/state";
+  ts_options.xenstore_socket = o.dir + "/socket";
+  auto toolstack = sim::Toolstack::Open(ts_options);
+  if (!toolstack.ok()) {
+    std::fprintf(stderr, "bootstorm: %s (is the host up? xensim --dir %s up)\n",
+                 std::string(toolstack.status().message()).c_str(),
+                 o.dir.c_str());
+    return 1;
+  }
+  auto channel = grpc::CreateChannel("unix:" + o.socket,
+                                     grpc::InsecureChannelCredentials());
+  std::vector<std::unique_ptr<WatchRecorder>> watchers;
+  for (int i = 0; i < o.watchers; ++i) {
+    watchers.push_back(std::make_unique<WatchRecorder>(channel));
+    if (auto s = watchers.back()->Start(absl::Seconds(10)); !s.ok()) {
+      std::fprintf(stderr,
+                   "bootstorm: watch %d: %s (is xenlet serving on %s?)\n", i,
+                   std::string(s.message()).c_str(), o.socket.c_str());
+      return 1;
+    }
+  }
+  Storm storm(o, toolstack->get(), &watchers);
+  bool ok = true;
+
+  std::printf("bootstorm: booting %d domains, %d watch client(s)\n", o.domains,
+              o.watchers);
+  std::vector<xen::Domid> booted;
+  const absl::Time boot_start = absl::Now();
+  std::vector<int> indexes(o.domains);
+  for (int i = 0; i < o.domains; ++i) indexes[i] = i;
+  std::vector<xen::Domid> placeholders(indexes.begin(), indexes.end());
+  ok = storm.Phase("created", placeholders, [&](xen::Domid i) -> absl::Status {
+    sim::DomainSpec spec;
+    spec.name = absl::StrCat("storm-", i);
+    spec.memory_mib = 64;
+    auto created = (*toolstack)->CreateDomain(spec);
+    if (!created.ok()) return created.status();
+    booted.push_back(created->domid);
+    storm.expected()[created->domid] = {created->uuid, created->name};
+    return absl::OkStatus();
+  });
+  const double boot_seconds = absl::ToDoubleSeconds(absl::Now() - boot_start);
+  ok = ok && storm.Converge("booted");
+
+  double down_seconds = 0;
+  if (ok && o.teardown) {
+    const absl::Time down_start = absl::Now();
+    ok = storm.Phase("shut down", booted, [&](xen::Domid d) {
+      return (*toolstack)->ShutdownDomain(d, reason->second);
+    });
+    ok = ok && storm.Converge("shut down");
+    ok = ok && storm.Phase("destroyed", booted, [&](xen::Domid d) {
+      return (*toolstack)->DestroyDomain(d);
+    });
+    ok = ok && storm.Converge("destroyed");
+    down_seconds = absl::ToDoubleSeconds(absl::Now() - down_start);
+  }
+
+  std::printf("\nbootstorm summary\n");
+  std::printf("  boot:     %zu domains in %.2f s (%.1f domains/s)\n",
+              booted.size(), boot_seconds, booted.size() / boot_seconds);
+  if (o.teardown) {
+    std::printf("  teardown: shutdown + destroy in %.2f s\n", down_seconds);
+  }
+  for (size_t i = 0; i < watchers.size(); ++i) {
+    WatchRecorder::Snapshot s = watchers[i]->Get();
+    std::printf(
+        "  client %zu: %llu events (%llu coalesced), revision %llu; latency "
+        "detection->receipt p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max "
+        "%.2f ms%s%s\n",
+        i, static_cast<unsigned long long>(s.events),
+        static_cast<unsigned long long>(s.coalesced),
+        static_cast<unsigned long long>(s.revision),
+        Percentile(s.latencies_ms, 0.5), Percentile(s.latencies_ms, 0.9),
+        Percentile(s.latencies_ms, 0.99), Percentile(s.latencies_ms, 1.0),
+        s.error.empty() ? "" : "; stream error: ", s.error.c_str());
+    ok = ok && s.error.empty();
+  }
+  std::printf("  result:   %s\n", ok ? "every client converged" : "FAILED");
+  for (auto& w : watchers) w->Stop();
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace xenlet::bootstorm
+
+int main(int argc, char** argv) { return xenlet::bootstorm::Run(argc, argv); }
