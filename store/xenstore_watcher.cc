@@ -180,43 +180,41 @@ absl::Status XenstoreWatcher::ReadDirtyKeys() {
       }
     }
     if (batch.empty()) return absl::OkStatus();
+    // Plain reads, no transaction: the keys are independent of each other
+    // and every later change to one brings a watch event and a re-read, so
+    // a transaction would add nothing but conflicts with the toolstack's
+    // writes (during a boot storm most read-only transactions over a batch
+    // failed their commit with EAGAIN and had to be read again).
     std::vector<DomainKeys> results;
-    int attempts = 0;
-    absl::Status status = xen::RunTransaction(
-        *client_,
-        [&](xen::XenstoreTransaction& txn) -> absl::Status {
-          results.clear();
-          for (xen::Domid domid : batch) {
-            DomainKeys keys;
-            keys.domid = domid;
-            const std::string base = xen::DomainPath(domid);
-            for (const std::string& key : options_.keys) {
-              auto value = txn.Read(absl::StrCat(base, "/", key));
-              if (value.ok()) {
-                keys.values[key] = *std::move(value);
-                keys.exists = true;
-              } else if (value.status().code() != absl::StatusCode::kNotFound) {
-                return value.status();
-              }
-            }
-            if (!keys.exists) {
-              // No tracked key: does the domain have a directory at all?
-              auto dir = txn.Directory(base);
-              if (dir.ok()) {
-                keys.exists = true;
-              } else if (dir.status().code() != absl::StatusCode::kNotFound) {
-                return dir.status();
-              }
-            }
-            results.push_back(std::move(keys));
-          }
-          return absl::OkStatus();
-        },
-        options_.retry, &attempts);
+    absl::Status status;
+    for (xen::Domid domid : batch) {
+      DomainKeys keys;
+      keys.domid = domid;
+      const std::string base = xen::DomainPath(domid);
+      for (const std::string& key : options_.keys) {
+        auto value = client_->Read(absl::StrCat(base, "/", key));
+        if (value.ok()) {
+          keys.values[key] = *std::move(value);
+          keys.exists = true;
+        } else if (value.status().code() != absl::StatusCode::kNotFound) {
+          status = value.status();
+          break;
+        }
+      }
+      if (status.ok() && !keys.exists) {
+        // No tracked key: does the domain have a directory at all?
+        auto dir = client_->Directory(base);
+        if (dir.ok()) {
+          keys.exists = true;
+        } else if (dir.status().code() != absl::StatusCode::kNotFound) {
+          status = dir.status();
+        }
+      }
+      if (!status.ok()) break;
+      results.push_back(std::move(keys));
+    }
     {
       absl::MutexLock lock(&mutex_);
-      stats_.transactions += attempts;
-      stats_.conflicts += attempts > 0 ? attempts - 1 : 0;
       if (status.ok()) stats_.key_reads += batch.size();
     }
     if (!status.ok()) {

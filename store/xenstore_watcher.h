@@ -4,8 +4,9 @@
 // for a sweep) and the domain keys the model tracks, either with one watch
 // on /local/domain filtered here or with one watch per tracked key of each
 // domain (WatchMode; see BENCHMARKS.md for what each costs xenstored).
-// Reads the tracked keys of changed domains in batches, one transaction
-// per batch (never one per key), retrying conflicts with a bound. When the
+// Reads the tracked keys of changed domains with plain reads (no
+// transaction: see ReadDirtyKeys), coalescing repeated changes of one
+// domain into one read of its keys. When the
 // connection to xenstored is lost it reconnects with backoff, registers its
 // watches again and asks for a full resync (every domain's keys and a
 // sweep): events missed while disconnected are never silently lost.
@@ -34,7 +35,7 @@ enum class WatchMode {
 
 enum class XenstoreState { kConnected, kReconnecting, kResyncing };
 
-// The tracked keys of one domain, read in one transaction.
+// The tracked keys of one domain.
 struct DomainKeys {
   xen::Domid domid = 0;
   bool exists = false;                        // /local/domain/<domid> exists
@@ -45,9 +46,8 @@ struct XenstoreWatcherOptions {
   // Relative to /local/domain/<domid>/.
   std::vector<std::string> keys = {"name", "memory/target", "control/shutdown"};
   WatchMode mode = WatchMode::kSubtree;
-  // Domains per key-reading transaction.
+  // Domains whose keys are handed to the model at once.
   size_t batch = 64;
-  xen::RetryPolicy retry;
   absl::Duration reconnect_initial = absl::Milliseconds(100);
   absl::Duration reconnect_max = absl::Seconds(5);
 };
@@ -56,8 +56,6 @@ struct XenstoreWatcherStats {
   uint64_t watch_events = 0;
   uint64_t reconnects = 0;
   uint64_t key_reads = 0;  // domains whose keys were read
-  uint64_t transactions = 0;
-  uint64_t conflicts = 0;  // retried transaction attempts
 };
 
 class XenstoreWatcher {
