@@ -55,7 +55,10 @@ sed 's/^/   agent | /' "$dir/agent.log"
 "$ctl" --socket "$sock" list
 
 echo "== live event stream (xenletctl watch) while $DOMAINS domains boot"
-"$ctl" --socket "$sock" watch --no-initial-state 2>&1 | sed -u 's/^/   watch | /' &
+# $! must be xenletctl itself (not a pipeline's last command) so that it,
+# not just its output filter, is stopped at the end.
+"$ctl" --socket "$sock" watch --no-initial-state \
+  > >(sed -u 's/^/   watch | /') 2>&1 &
 watch_pid=$!
 
 "$bootstorm" --dir "$dir" --socket "$sock" --domains "$DOMAINS" \
