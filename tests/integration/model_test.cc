@@ -262,6 +262,34 @@ TEST_F(ModelTest, MissedReleaseIsRepairedBySweepAndCounted) {
   EXPECT_GT(DroppingClient::dropped.load(), 0);
 }
 
+TEST_F(ModelTest, VolatileFieldsAreRefreshedWithoutEvents) {
+  StartModel(absl::Milliseconds(50));
+  auto created = toolstack_->CreateDomain({});
+  ASSERT_TRUE(created.ok()) << created.status();
+  const uint32_t domid = created->domid;
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_STARTED));
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    auto d = Current(domid);
+    return d && !d->name().empty();
+  }));
+  const size_t events_before = events_->ForDomid(domid).size();
+  const uint64_t revision_before = model_->store().snapshot()->revision;
+  const uint64_t cpu_before = Current(domid)->cpu_time_ns();
+  // The balloon driver gives memory back: only tot_pages changes.
+  ASSERT_OK(host_->state().Mutate([&](sim::DomainTable& table) {
+    table.Domain(domid).info.tot_pages /= 2;
+    return absl::OkStatus();
+  }));
+  const uint64_t half = Current(domid)->memory().max_bytes() / 2;
+  // A running domain's cpu time grows from sweep to sweep.
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    auto d = Current(domid);
+    return d->cpu_time_ns() > cpu_before && d->memory().current_bytes() == half;
+  }));
+  EXPECT_EQ(events_->ForDomid(domid).size(), events_before);
+  EXPECT_EQ(model_->store().snapshot()->revision, revision_before);
+}
+
 TEST_F(ModelTest, XenstoredRestartIsFollowedByAResync) {
   StartModel(absl::Milliseconds(200));
   auto created = toolstack_->CreateDomain({});
