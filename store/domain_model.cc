@@ -26,7 +26,16 @@ DomainModel::DomainModel(xen::Hypervisor* hypervisor,
 DomainModel::~DomainModel() { Stop(); }
 
 void DomainModel::OnSweep(const SweepResult& sweep) {
-  if (reconciler_.OnSweep(sweep)) watcher_.SetDomains(reconciler_.Domids());
+  std::vector<xen::Domid> reused;
+  if (reconciler_.OnSweep(sweep, &reused)) {
+    watcher_.SetDomains(reconciler_.Domids());
+  }
+  // SetDomains reads the keys of domids new to the watcher only. A reused
+  // domid is not new to it, and the keys it read for that domid may have
+  // gone to the previous domain (the new domain's keys are written before
+  // the sweep that finds it): read them again for the new one, or it keeps
+  // no name until one of its keys changes.
+  for (xen::Domid domid : reused) watcher_.RequestKeys(domid);
 }
 
 absl::Status DomainModel::Start() {

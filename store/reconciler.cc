@@ -105,7 +105,8 @@ std::unique_ptr<v1::Domain> Reconciler::Build(const Tracked& t) const {
   return d;
 }
 
-bool Reconciler::OnSweep(const SweepResult& sweep) {
+bool Reconciler::OnSweep(const SweepResult& sweep,
+                         std::vector<xen::Domid>* reused) {
   absl::MutexLock lock(&mutex_);
   const bool timer = sweep.cause == SweepCause::kTimer && !first_sweep_;
   const absl::Time detected = sweep.started;
@@ -138,6 +139,7 @@ bool Reconciler::OnSweep(const SweepResult& sweep) {
       if (timer) ++repairs_.removed;
       domains_.erase(it);
       it = domains_.end();
+      if (reused) reused->push_back(info.domid);
     }
     if (it == domains_.end()) {
       Tracked t;

@@ -37,8 +37,12 @@ class Reconciler {
   explicit Reconciler(DomainStore* store);
 
   // From the sweeper. The first sweep's domains are EXISTING; later new
-  // ones are CREATED. Returns whether the set of domains changed.
-  bool OnSweep(const SweepResult& sweep);
+  // ones are CREATED. Returns whether the set of domains changed. Domids
+  // that a new domain took over since the last sweep go to *reused: the new
+  // domain starts without keys, and the xenstore watcher, for which the
+  // domid is not new, must be asked to read them.
+  bool OnSweep(const SweepResult& sweep,
+               std::vector<xen::Domid>* reused = nullptr);
   // From the xenstore watcher.
   void OnKeys(std::vector<DomainKeys> keys);
 
