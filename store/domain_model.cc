@@ -6,7 +6,9 @@ namespace xenlet::store {
 
 DomainModel::DomainModel(xen::Hypervisor* hypervisor,
                          XenstoreWatcher::Connect connect, ModelOptions options)
-    : store_(options.store),
+    : hypervisor_(hypervisor),
+      options_(options),
+      store_(options.store),
       reconciler_(&store_),
       watcher_(
           std::move(connect), options.watcher,
@@ -36,9 +38,39 @@ void DomainModel::OnSweep(const SweepResult& sweep) {
   // the sweep that finds it): read them again for the new one, or it keeps
   // no name until one of its keys changes.
   for (xen::Domid domid : reused) watcher_.RequestKeys(domid);
+  bool stale;
+  {
+    absl::MutexLock lock(&facts_mutex_);
+    stale = sweep.started - facts_.physinfo_time >= options_.physinfo_interval;
+  }
+  if (stale) {
+    if (auto s = RefreshPhysInfo(); !s.ok()) {
+      LogWarning("physinfo_failed", {{"error", std::string(s.message())}});
+    }
+  }
+}
+
+absl::Status DomainModel::RefreshPhysInfo() {
+  auto physinfo = hypervisor_->GetPhysInfo();
+  if (!physinfo.ok()) return physinfo.status();
+  absl::MutexLock lock(&facts_mutex_);
+  facts_.physinfo = *physinfo;
+  facts_.physinfo_time = absl::Now();
+  return absl::OkStatus();
+}
+
+HostFacts DomainModel::host_facts() const {
+  absl::MutexLock lock(&facts_mutex_);
+  return facts_;
 }
 
 absl::Status DomainModel::Start() {
+  auto version = hypervisor_->GetVersion();
+  if (!version.ok()) return version.status();
+  {
+    absl::MutexLock lock(&facts_mutex_);
+    facts_.version = *version;
+  }
   if (auto s = sweeper_.SweepNow(SweepCause::kResync); !s.ok()) return s;
   if (auto s = watcher_.Start(); !s.ok()) {
     LogWarning("xenstore_unavailable",

@@ -14,8 +14,18 @@
 
 namespace xenlet::store {
 
+// What the hypervisor says about the host itself: read at start (version)
+// and refreshed by the sweeper thread (physinfo), so that GetHost does no
+// hypercall.
+struct HostFacts {
+  xen::PhysInfo physinfo;
+  xen::XenVersion version;
+  absl::Time physinfo_time;
+};
+
 struct ModelOptions {
   absl::Duration sweep_interval = absl::Seconds(1);
+  absl::Duration physinfo_interval = absl::Seconds(5);
   XenstoreWatcherOptions watcher;
   StoreOptions store;
 };
@@ -34,13 +44,22 @@ class DomainModel {
   void Stop();
 
   DomainStore& store() { return store_; }
+  HostFacts host_facts() const;
+  absl::Time start_time() const { return start_time_; }
+  absl::Duration sweep_interval() const { return options_.sweep_interval; }
   Sweeper& sweeper() { return sweeper_; }
   XenstoreWatcher& watcher() { return watcher_; }
   Reconciler& reconciler() { return reconciler_; }
 
  private:
   void OnSweep(const SweepResult& sweep);
+  absl::Status RefreshPhysInfo();
 
+  xen::Hypervisor* const hypervisor_;
+  const ModelOptions options_;
+  const absl::Time start_time_ = absl::Now();
+  mutable absl::Mutex facts_mutex_;
+  HostFacts facts_ ABSL_GUARDED_BY(facts_mutex_);
   DomainStore store_;
   Reconciler reconciler_;
   XenstoreWatcher watcher_;
