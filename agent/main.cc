@@ -9,6 +9,8 @@
 #include "agent/server.h"
 #include "agent/version.h"
 #include "common/log.h"
+#include "metrics/xen_call_metrics.h"
+#include "prometheus/registry.h"
 #include "store/domain_model.h"
 #include "xen/hypervisor.h"
 #include "xen/libxenstore_client.h"
@@ -44,8 +46,12 @@ int Run(int argc, char** argv) {
   sigset_t signals = BlockShutdownSignals();
 
   // Xen first: an agent that cannot see the hypervisor has nothing to serve.
+  // Every hypercall and xenstore request is counted where it is made.
+  auto registry = std::make_shared<prometheus::Registry>();
+  metrics::XenCallMetrics calls(*registry);
   xen::HypervisorOptions hypervisor_options;
   hypervisor_options.domain_list_path = config.parsed_domain_list_path;
+  hypervisor_options.observer = &calls;
   auto hypervisor = xen::OpenXenctrlHypervisor(hypervisor_options);
   if (!hypervisor.ok()) {
     LogError("xen_unavailable",
@@ -64,11 +70,11 @@ int Run(int argc, char** argv) {
           {{"xen_version", absl::StrCat(version->major, ".", version->minor,
                                         version->extra)}});
 
-  const std::string xenstore_socket = config.xenstore_socket;
+  const xen::XenstoreOptions xenstore_options{config.xenstore_socket, &calls};
   store::DomainModel model(
       hypervisor->get(),
-      [xenstore_socket] {
-        return xen::OpenLibxenstoreClient({xenstore_socket});
+      [xenstore_options] {
+        return xen::OpenLibxenstoreClient(xenstore_options);
       },
       config.model);
   if (auto s = model.Start(); !s.ok()) {
@@ -78,7 +84,8 @@ int Run(int argc, char** argv) {
   LogInfo("model_ready", {{"domains", model.store().snapshot()->domains.size()},
                           {"instance", model.store().instance_id()}});
 
-  auto server = AgentServer::Start(config.server, {&model.store()});
+  auto server =
+      AgentServer::Start(config.server, {&model.store(), &model, &calls});
   if (!server.ok()) {
     LogError("server_start_failed",
              {{"error", std::string(server.status().message())}});

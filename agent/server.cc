@@ -25,7 +25,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   std::unique_ptr<AgentServer> agent(new AgentServer());
   agent->domain_service_ =
       std::make_unique<DomainServiceImpl>(backends.store, options.domains);
-  agent->host_service_ = std::make_unique<HostServiceImpl>();
+  DomainServiceImpl* domains = agent->domain_service_.get();
+  agent->host_service_ = std::make_unique<HostServiceImpl>(
+      HostSources{backends.store, backends.model, backends.calls,
+                  [domains] { return domains->open_streams(); }});
   agent->control_service_ =
       std::make_unique<ControlServiceImpl>(options.control);
 

@@ -14,6 +14,8 @@
 #include "agent/control_authorizer.h"
 #include "agent/domain_service.h"
 #include "agent/listener.h"
+#include "metrics/xen_call_metrics.h"
+#include "store/domain_model.h"
 
 namespace xenlet::agent {
 
@@ -29,6 +31,9 @@ struct ServerOptions {
 // What the services serve from; owned by the caller, outliving the server.
 struct Backends {
   store::DomainStore* store = nullptr;
+  // Optional (GetHost then reports only the agent and its domains).
+  store::DomainModel* model = nullptr;
+  metrics::XenCallMetrics* calls = nullptr;
 };
 
 class AgentServer {

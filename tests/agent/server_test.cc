@@ -126,7 +126,6 @@ TEST_F(ServerTest, ReflectionListsAndResolvesEveryService) {
 TEST_F(ServerTest, UnimplementedMethodsSaySo) {
   StartServer(/*control_enabled=*/true);
   auto domains = v1::DomainService::NewStub(channel_);
-  auto host = v1::HostService::NewStub(channel_);
   auto control = v1::ControlService::NewStub(channel_);
   auto expect_unimplemented = [](const grpc::Status& status,
                                  const std::string& method) {
@@ -142,11 +141,6 @@ TEST_F(ServerTest, UnimplementedMethodsSaySo) {
     q.add_paths("/local/domain/7/name");
     v1::ReadXenstoreResponse r;
     expect_unimplemented(domains->ReadXenstore(&c, q, &r), "ReadXenstore");
-  }
-  {
-    grpc::ClientContext c;
-    v1::Host r;
-    expect_unimplemented(host->GetHost(&c, {}, &r), "GetHost");
   }
   v1::ControlResponse r;
   {
