@@ -1,6 +1,7 @@
 // Queries and streams are served from the model alone (DESIGN.md §2,
-// domain_service.proto): ListDomains, GetDomains and WatchDomains make no
-// xenstore request and no hypercall. Checked from outside the agent, on a
+// domain_service.proto): ListDomains, GetDomains and WatchDomains (and
+// GetHost, from the model's cached host facts) make no xenstore request and
+// no hypercall. Checked from outside the agent, on a
 // private simulated host: xenstored's own trace (-T) of every request it
 // handled, and the fake hypervisor's counters of every hypercall made by
 // anyone on the host.
@@ -32,6 +33,7 @@
 #include "xen/call_observer.h"
 #include "xen/xenstore.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
+#include "xenlet/v1/host_service.grpc.pb.h"
 
 namespace xenlet {
 namespace {
@@ -127,11 +129,16 @@ class NoIoQueryTest : public ::testing::Test {
     ASSERT_OK(model_->Start());
     agent::ServerOptions server_options;
     server_options.listeners.unix_socket = dir_.File("xenlet.sock");
-    auto server = agent::AgentServer::Start(server_options, {&model_->store()});
+    agent::Backends backends;
+    backends.store = &model_->store();
+    backends.model = model_.get();  // GetHost's cached host facts
+    auto server = agent::AgentServer::Start(server_options, backends);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    stub_ = v1::DomainService::NewStub(grpc::CreateChannel(
-        "unix:" + server_->unix_socket(), grpc::InsecureChannelCredentials()));
+    auto channel = grpc::CreateChannel("unix:" + server_->unix_socket(),
+                                       grpc::InsecureChannelCredentials());
+    stub_ = v1::DomainService::NewStub(channel);
+    host_stub_ = v1::HostService::NewStub(channel);
 
     auto marker = host_->ConnectXenstore();
     ASSERT_TRUE(marker.ok()) << marker.status();
@@ -140,6 +147,7 @@ class NoIoQueryTest : public ::testing::Test {
 
   void TearDown() override {
     stub_.reset();
+    host_stub_.reset();
     if (server_) server_->Shutdown(absl::Seconds(1));
     server_.reset();
     if (model_) model_->Stop();
@@ -188,7 +196,7 @@ class NoIoQueryTest : public ::testing::Test {
   // Lists, lookups and streams of every kind; returns the number of calls.
   int RunQueries() {
     int calls = 0;
-    for (int round = 0; round < 20; ++round) {
+    for (int round = 0; round < 40; ++round) {
       // Paged listings: every page after the first from the retained
       // snapshot.
       v1::ListDomainsRequest request;
@@ -223,6 +231,13 @@ class NoIoQueryTest : public ::testing::Test {
       ++calls;
       EXPECT_TRUE(status.ok()) << status.error_message();
       EXPECT_EQ(got.results_size(), get.selectors_size());
+
+      // The host's facts are cached by the model, not asked for per call.
+      grpc::ClientContext host_context;
+      v1::Host host;
+      status = host_stub_->GetHost(&host_context, v1::GetHostRequest(), &host);
+      ++calls;
+      EXPECT_TRUE(status.ok()) << status.error_message();
     }
 
     for (int round = 0; round < 10; ++round) {
@@ -305,6 +320,7 @@ class NoIoQueryTest : public ::testing::Test {
   std::unique_ptr<store::DomainModel> model_;
   std::unique_ptr<agent::AgentServer> server_;
   std::unique_ptr<v1::DomainService::Stub> stub_;
+  std::unique_ptr<v1::HostService::Stub> host_stub_;
   std::unique_ptr<xen::XenstoreClient> marker_;
   std::vector<std::string> names_;
   std::vector<uint32_t> domids_;
