@@ -201,6 +201,19 @@ void DomainServiceImpl::EndStreams() {
   }
 }
 
+DomainServiceImpl::StreamStats DomainServiceImpl::stream_stats() const {
+  absl::MutexLock lock(&streams_mutex_);
+  StreamStats stats;
+  stats.open = streams_.size();
+  stats.coalesced_total = ended_coalesced_;
+  stats.resyncs = resyncs_;
+  for (const WatchStream* stream : streams_) {
+    stats.max_queued = std::max(stats.max_queued, stream->queued());
+    stats.coalesced_total += stream->coalesced_total();
+  }
+  return stats;
+}
+
 size_t DomainServiceImpl::open_streams() const {
   absl::MutexLock lock(&streams_mutex_);
   return streams_.size();

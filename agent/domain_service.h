@@ -3,6 +3,7 @@
 #ifndef XENLET_AGENT_DOMAIN_SERVICE_H_
 #define XENLET_AGENT_DOMAIN_SERVICE_H_
 
+#include <map>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
@@ -46,6 +47,14 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
   void EndStreams();
   size_t open_streams() const;
 
+  struct StreamStats {
+    size_t open = 0;
+    size_t max_queued = 0;         // the most backed-up open stream
+    uint64_t coalesced_total = 0;  // over every stream so far
+    std::map<v1::ResyncReason, uint64_t> resyncs;
+  };
+  StreamStats stream_stats() const;
+
  private:
   void TickLoop();
 
@@ -56,6 +65,9 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
   mutable absl::Mutex streams_mutex_;
   absl::flat_hash_set<WatchStream*> streams_ ABSL_GUARDED_BY(streams_mutex_);
   bool ending_ ABSL_GUARDED_BY(streams_mutex_) = false;
+  // Of the streams that have ended.
+  uint64_t ended_coalesced_ ABSL_GUARDED_BY(streams_mutex_) = 0;
+  std::map<v1::ResyncReason, uint64_t> resyncs_ ABSL_GUARDED_BY(streams_mutex_);
   bool stop_ticker_ ABSL_GUARDED_BY(streams_mutex_) = false;
   std::thread ticker_;
 };

@@ -101,6 +101,12 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
       ->check(CLI::Range(1.0, 3600.0))
       ->group("Model");
 
+  app->add_option("--metrics-address", config->metrics_address,
+                  "HOST:PORT of the Prometheus endpoint (/metrics); loopback "
+                  "by default, empty to disable, port 0 picks a free port")
+      ->capture_default_str()
+      ->group("Metrics");
+
   app->add_option("--xenstore-socket", config->xenstore_socket,
                   "xenstored's unix socket; default: libxenstore's choice "
                   "($XENSTORED_PATH, the standard socket, /dev/xen/xenbus)")
@@ -167,6 +173,14 @@ absl::Status FinishConfig(AgentConfig* config) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--xenstore-keys: \"", key,
           "\" must be a relative path such as name or memory/target"));
+    }
+  }
+  if (!config->metrics_address.empty()) {
+    std::string host, port;
+    if (!SplitHostPort(config->metrics_address, &host, &port)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--metrics-address: \"", config->metrics_address,
+                       "\" is not HOST:PORT (e.g. 127.0.0.1:9464)"));
     }
   }
   config->model.sweep_interval = absl::Seconds(config->sweep_interval_seconds);

@@ -26,7 +26,8 @@ struct AgentConfig {
   xen::DomainListPath parsed_domain_list_path =
       xen::DomainListPath::kPersistentBuffer;
   std::string socket_mode_text = "0660";
-  std::string xenstore_socket;  // "" = libxenstore's default
+  std::string xenstore_socket;                     // "" = libxenstore's default
+  std::string metrics_address = "127.0.0.1:9464";  // "" = no endpoint
   double shutdown_grace_seconds = 5;
   std::string log_level = "info";
   std::string log_format = "text";

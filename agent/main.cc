@@ -1,6 +1,7 @@
 // xenlet: the Xen host agent. See README.md.
 #include <signal.h>
 
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -9,6 +10,10 @@
 #include "agent/server.h"
 #include "agent/version.h"
 #include "common/log.h"
+#include "metrics/grpc_metrics.h"
+#include "metrics/latency_metrics.h"
+#include "metrics/metrics_server.h"
+#include "metrics/state_collector.h"
 #include "metrics/xen_call_metrics.h"
 #include "prometheus/registry.h"
 #include "store/domain_model.h"
@@ -30,6 +35,61 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
+std::string StateName(int state) {
+  std::string name = v1::DomainState_Name(static_cast<v1::DomainState>(state));
+  name = name.substr(std::string("DOMAIN_STATE_").size());
+  for (char& c : name) c = static_cast<char>(std::tolower(c));
+  return name;
+}
+
+// What a scrape reports about the model and the streams, read from memory.
+metrics::AgentState ReadAgentState(store::DomainModel& model,
+                                   const AgentServer& server) {
+  metrics::AgentState s;
+  auto snapshot = model.store().snapshot();
+  for (int state = v1::DomainState_MIN + 1; state <= v1::DomainState_MAX;
+       ++state) {
+    s.domains_by_state[StateName(state)] = 0;
+  }
+  snapshot->domains.ForEach([&](const store::DomainPtr& d) {
+    ++s.domains_by_state[StateName(d->state())];
+  });
+  s.revision = snapshot->revision;
+  s.event_log_events = model.store().event_log_size();
+  store::SweepStats sweeps = model.sweeper().stats();
+  s.sweeps_total = sweeps.sweeps;
+  s.sweep_failures_total = sweeps.failures;
+  s.sweep_domains = sweeps.last_domains;
+  store::RepairStats repairs = model.reconciler().repairs();
+  s.repairs_by_kind = {{"added", repairs.added},
+                       {"removed", repairs.removed},
+                       {"lifecycle", repairs.lifecycle}};
+  s.xenstore_reconnects_total = model.watcher().stats().reconnects;
+  switch (model.watcher().state()) {
+    case store::XenstoreState::kConnected:
+      s.xenstore_state = "connected";
+      break;
+    case store::XenstoreState::kReconnecting:
+      s.xenstore_state = "reconnecting";
+      break;
+    case store::XenstoreState::kResyncing:
+      s.xenstore_state = "resyncing";
+      break;
+  }
+  DomainServiceImpl::StreamStats streams = server.stream_stats();
+  s.open_streams = streams.open;
+  s.stream_queue_max_events = streams.max_queued;
+  s.coalesced_events_total = streams.coalesced_total;
+  for (const auto& [reason, count] : streams.resyncs) {
+    std::string name = v1::ResyncReason_Name(reason);
+    name = name.substr(std::string("RESYNC_REASON_").size());
+    for (char& c : name) c = static_cast<char>(std::tolower(c));
+    s.resyncs_by_reason[name] = count;
+  }
+  s.version = kVersion;
+  return s;
+}
+
 int Run(int argc, char** argv) {
   AgentConfig config;
   std::unique_ptr<CLI::App> app = MakeAgentApp(&config);
@@ -49,6 +109,14 @@ int Run(int argc, char** argv) {
   // Every hypercall and xenstore request is counted where it is made.
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::XenCallMetrics calls(*registry);
+  metrics::GrpcMetrics grpc_metrics(*registry);
+  metrics::LatencyMetrics latency(*registry);
+  config.model.on_sweep = [&latency](const store::SweepResult& sweep) {
+    latency.ObserveSweep(absl::ToDoubleSeconds(sweep.duration));
+  };
+  config.server.domains.watch.on_event_sent = [&latency](absl::Duration d) {
+    latency.ObserveEventSent(absl::ToDoubleSeconds(d));
+  };
   xen::HypervisorOptions hypervisor_options;
   hypervisor_options.domain_list_path = config.parsed_domain_list_path;
   hypervisor_options.observer = &calls;
@@ -60,16 +128,6 @@ int Run(int argc, char** argv) {
                "no Xen here? run against the simulated host: see README.md"}});
     return 1;
   }
-  auto version = (*hypervisor)->GetVersion();
-  if (!version.ok()) {
-    LogError("xen_version_failed",
-             {{"error", std::string(version.status().message())}});
-    return 1;
-  }
-  LogInfo("xen_connected",
-          {{"xen_version", absl::StrCat(version->major, ".", version->minor,
-                                        version->extra)}});
-
   const xen::XenstoreOptions xenstore_options{config.xenstore_socket, &calls};
   store::DomainModel model(
       hypervisor->get(),
@@ -84,12 +142,30 @@ int Run(int argc, char** argv) {
   LogInfo("model_ready", {{"domains", model.store().snapshot()->domains.size()},
                           {"instance", model.store().instance_id()}});
 
-  auto server =
-      AgentServer::Start(config.server, {&model.store(), &model, &calls});
+  auto server = AgentServer::Start(
+      config.server, {&model.store(), &model, &calls, &grpc_metrics});
   if (!server.ok()) {
     LogError("server_start_failed",
              {{"error", std::string(server.status().message())}});
     return 1;
+  }
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!config.metrics_address.empty()) {
+    AgentServer* agent_server = server->get();
+    auto state =
+        std::make_shared<metrics::StateCollector>([&model, agent_server] {
+          return ReadAgentState(model, *agent_server);
+        });
+    auto started = metrics::MetricsServer::Start(config.metrics_address,
+                                                 {registry, state});
+    if (!started.ok()) {
+      LogError("metrics_start_failed",
+               {{"error", std::string(started.status().message())}});
+      return 1;
+    }
+    metrics_server = std::move(*started);
+    LogInfo("metrics_serving", {{"address", config.metrics_address},
+                                {"port", metrics_server->port()}});
   }
   LogInfo("serving", {{"version", kVersion},
                       {"socket", (*server)->unix_socket()},

@@ -55,6 +55,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     builder.AddListeningPort(listeners.tcp_address, *credentials,
                              &agent->tcp_port_);
   }
+  if (backends.grpc_metrics) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(backends.grpc_metrics->InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.RegisterService(agent->domain_service_.get());
   builder.RegisterService(agent->host_service_.get());
   builder.RegisterService(agent->control_service_.get());

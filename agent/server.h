@@ -14,6 +14,7 @@
 #include "agent/control_authorizer.h"
 #include "agent/domain_service.h"
 #include "agent/listener.h"
+#include "metrics/grpc_metrics.h"
 #include "metrics/xen_call_metrics.h"
 #include "store/domain_model.h"
 
@@ -34,6 +35,7 @@ struct Backends {
   // Optional (GetHost then reports only the agent and its domains).
   store::DomainModel* model = nullptr;
   metrics::XenCallMetrics* calls = nullptr;
+  metrics::GrpcMetrics* grpc_metrics = nullptr;
 };
 
 class AgentServer {
@@ -54,6 +56,9 @@ class AgentServer {
   int tcp_port() const { return tcp_port_; }
   const std::string& unix_socket() const { return unix_socket_; }
   size_t open_streams() const { return domain_service_->open_streams(); }
+  DomainServiceImpl::StreamStats stream_stats() const {
+    return domain_service_->stream_stats();
+  }
 
   // Names of the services this server registers, for health and listings.
   static constexpr std::array<const char*, 3> kServiceNames = {

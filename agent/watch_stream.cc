@@ -44,6 +44,7 @@ WatchStream::WatchStream(store::DomainStore* store,
     : store_(store),
       request_(request),
       on_done_(std::move(on_done)),
+      on_event_sent_(settings.on_event_sent),
       bookmark_interval_(request.has_bookmark_interval() &&
                                  FromProto(request.bookmark_interval()) >
                                      absl::ZeroDuration()
@@ -150,6 +151,7 @@ bool WatchStream::NextStats() {
 bool WatchStream::NextLive() {
   if (auto queued = begin_.subscription->Pop()) {
     FillEvent(*queued->event, queued->type, queued->coalesced);
+    if (on_event_sent_) on_event_sent_(absl::Now() - queued->event->detected);
     return true;
   }
   if (NextStats()) return true;

@@ -21,6 +21,8 @@ namespace xenlet::agent {
 struct WatchSettings {
   absl::Duration default_bookmark_interval = absl::Seconds(30);
   size_t queue_capacity = 1024;
+  // Told, for every live event sent, how long after its detection.
+  std::function<void(absl::Duration)> on_event_sent;
 };
 
 class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
@@ -36,6 +38,12 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
   void Tick(absl::Time now);
   // Ends the stream with status once the write in flight (if any) is done.
   void End(const grpc::Status& status);
+
+  size_t queued() const { return begin_.subscription->queued(); }
+  uint64_t coalesced_total() const {
+    return begin_.subscription->coalesced_total();
+  }
+  v1::ResyncReason resync() const { return begin_.resync; }
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -62,6 +70,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
   store::DomainStore* const store_;
   const v1::WatchDomainsRequest request_;
   const std::function<void(WatchStream*)> on_done_;
+  const std::function<void(absl::Duration)> on_event_sent_;
   const absl::Duration bookmark_interval_;
   const absl::Duration stats_interval_;  // zero: no stats
   store::WatchBegin begin_;

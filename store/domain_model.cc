@@ -28,6 +28,7 @@ DomainModel::DomainModel(xen::Hypervisor* hypervisor,
 DomainModel::~DomainModel() { Stop(); }
 
 void DomainModel::OnSweep(const SweepResult& sweep) {
+  if (options_.on_sweep) options_.on_sweep(sweep);
   std::vector<xen::Domid> reused;
   if (reconciler_.OnSweep(sweep, &reused)) {
     watcher_.SetDomains(reconciler_.Domids());

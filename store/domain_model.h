@@ -4,6 +4,7 @@
 #ifndef XENLET_STORE_DOMAIN_MODEL_H_
 #define XENLET_STORE_DOMAIN_MODEL_H_
 
+#include <functional>
 #include <memory>
 
 #include "store/domain_store.h"
@@ -25,6 +26,8 @@ struct HostFacts {
 
 struct ModelOptions {
   absl::Duration sweep_interval = absl::Seconds(1);
+  // Told of every sweep (for metrics), on the sweeping thread.
+  std::function<void(const SweepResult&)> on_sweep;
   absl::Duration physinfo_interval = absl::Seconds(5);
   XenstoreWatcherOptions watcher;
   StoreOptions store;

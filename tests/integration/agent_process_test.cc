@@ -59,8 +59,9 @@ class AgentProcessTest : public ::testing::TestWithParam<int> {
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
-    std::vector<std::string> args = {binary_, "--socket", socket_,
-                                     "--sweep-interval", "0.2"};
+    std::vector<std::string> args = {
+        binary_, "--socket",          socket_,      "--sweep-interval",
+        "0.2",   "--metrics-address", "127.0.0.1:0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
