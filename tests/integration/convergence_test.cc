@@ -134,6 +134,8 @@ class Storm {
         auto created = toolstack_->CreateDomain(spec);
         if (!created.ok()) return Failed(created.status());
         freed_.erase(created->domid);
+        names_[created->uuid] =
+            absl::StrCat(created->name, " on domid ", created->domid);
         SimDomain& d = alive_[created->domid];
         d = SimDomain{};
         d.uuid = created->uuid;
@@ -197,6 +199,8 @@ class Storm {
   }
 
   const std::map<uint32_t, SimDomain>& alive() const { return alive_; }
+  // "<name> on domid <domid>" for every domain created, by uuid.
+  const std::map<std::string, std::string>& names() const { return names_; }
   int count(OpKind kind) const { return counts_[kind]; }
   int shutdowns() const { return shutdowns_; }
   std::string Summary() const {
@@ -268,6 +272,7 @@ class Storm {
   std::mt19937 rng_;
   sim::Toolstack* const toolstack_;
   std::map<uint32_t, SimDomain> alive_;
+  std::map<std::string, std::string> names_;
   std::set<uint32_t> freed_;
   int counts_[kOpKinds] = {};
   int created_ = 0;
@@ -392,6 +397,25 @@ std::vector<std::string> DiffTruth(const Truth& truth, const Model& model,
       out.push_back(absl::StrCat("domid ", domid, " should have ",
                                  absl::StrJoin(wrong, ", "),
                                  "; has: ", d.ShortDebugString()));
+    }
+  }
+  return out;
+}
+
+// Events that showed a domain (by uuid) under a name that is not its own:
+// one line per wrong name.
+std::vector<std::string> MisnamedEvents(const Storm& storm,
+                                        const WatchClientState& s) {
+  std::vector<std::string> out;
+  for (const auto& [uuid, names] : s.names_by_uuid) {
+    auto it = storm.names().find(uuid);
+    if (it == storm.names().end()) continue;  // dom0
+    const std::string own = it->second.substr(0, it->second.find(' '));
+    for (const std::string& name : names) {
+      if (name != own) {
+        out.push_back(
+            absl::StrCat(uuid, " (", it->second, ") was seen named ", name));
+      }
     }
   }
   return out;
@@ -550,6 +574,7 @@ class ConvergenceTest : public ::testing::TestWithParam<uint32_t> {
       EXPECT_TRUE(against_agent.empty())
           << w->name() << " differs from the agent's snapshot at revision "
           << snapshot->revision << ":" << Lines(against_agent);
+      misnamed_ += MisnamedEvents(storm, s).size();
       const std::vector<std::string> against_truth =
           DiffTruth(*truth, s.domains, storm.alive(), storm.epoch);
       EXPECT_TRUE(against_truth.empty())
@@ -565,6 +590,9 @@ class ConvergenceTest : public ::testing::TestWithParam<uint32_t> {
   std::unique_ptr<xen::XenstoreClient> truth_xenstore_;
   Agent agent_;
   std::vector<std::unique_ptr<WatchClient>> watchers_;
+  // Events seen with another domain's name (see
+  // DISABLED_NoEventShowsAnotherDomainsName), over every watcher.
+  size_t misnamed_ = 0;
 };
 
 TEST_P(ConvergenceTest, EveryWatcherConvergesOnTheHost) {
@@ -679,11 +707,38 @@ TEST_P(ConvergenceTest, EveryWatcherConvergesOnTheHost) {
   const absl::Duration took = absl::Now() - start;
   std::printf(
       "seed %u: %s; %zu domains at the end; slow reader: %llu events,"
-      " %llu coalesced; took %s\n",
+      " %llu coalesced; names of another domain seen (known bug): %zu;"
+      " took %s\n",
       seed, storm.Summary().c_str(), storm.alive().size() + 1,
       static_cast<unsigned long long>(slow_state.events),
-      static_cast<unsigned long long>(slow_state.coalesced),
+      static_cast<unsigned long long>(slow_state.coalesced), misnamed_,
       absl::FormatDuration(took).c_str());
+}
+
+// Known bug, disabled until fixed (run it with
+// --gtest_also_run_disabled_tests): an event must never show a domain under
+// another domain's name. When a domid is destroyed and taken by a new domain
+// between two sweeps, the xenstore watcher reads the new domain's keys
+// (written before the introduce that asks for a sweep) while the model still
+// holds the previous domain at that domid; the reconciler applies them to
+// it, so the previous domain's last MODIFIED (UPDATED) and DELETED events
+// carry the new domain's name and keys. Nothing in the keys tells which
+// domain they belong to: the watcher would have to read them together with
+// the domain's identity (/local/domain/N/vm is /vm/<uuid>), in one
+// transaction or with that key read before and after them.
+TEST_P(ConvergenceTest, DISABLED_NoEventShowsAnotherDomainsName) {
+  const uint32_t seed = GetParam();
+  SCOPED_TRACE(absl::StrCat("seed ", seed));
+  Storm storm(seed, toolstack_.get());
+  ASSERT_NO_FATAL_FAILURE(StartAgent());
+  WatchClient* plain = AddWatcher("plain");
+  ASSERT_TRUE(
+      plain->WaitUntil([](const WatchClientState& s) { return s.live; }));
+  ASSERT_NO_FATAL_FAILURE(RunStorm(storm, 150, {}));
+  ASSERT_NO_FATAL_FAILURE(ExpectConverged(storm, {plain}));
+  const std::vector<std::string> misnamed =
+      MisnamedEvents(storm, plain->state());
+  EXPECT_TRUE(misnamed.empty()) << Lines(misnamed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ConvergenceTest,

@@ -188,6 +188,9 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
       ++state_.events;
       if (m.coalesced()) ++state_.coalesced;
       const uint32_t domid = m.domain().domid();
+      if (!m.domain().name().empty()) {
+        state_.names_by_uuid[m.domain().uuid()].insert(m.domain().name());
+      }
       if (in_initial_) {
         if (type != v1::EVENT_TYPE_ADDED) {
           Violation(absl::StrCat(TypeName(type), " of domid ", domid,

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,8 @@ struct WatchClientState {
   uint64_t synced = 0;
   uint64_t bookmarks = 0;
   std::vector<v1::ResyncReason> resyncs;  // RESYNC_REQUIRED received
+  // Every non-empty name each domain (by uuid) was seen with, in any event.
+  std::map<std::string, std::set<std::string>> names_by_uuid;
   std::vector<std::string> violations;
 };
 
