@@ -54,6 +54,8 @@ const char* XenstoreOpName(XenstoreOp op) {
       return "release";
     case XenstoreOp::kIsDomainIntroduced:
       return "is_domain_introduced";
+    case XenstoreOp::kGetDomainPath:
+      return "get_domain_path";
     case XenstoreOp::kCount:
       break;
   }

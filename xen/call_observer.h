@@ -35,6 +35,7 @@ enum class XenstoreOp : uint8_t {
   kIntroduceDomain,
   kReleaseDomain,
   kIsDomainIntroduced,
+  kGetDomainPath,
   kCount,
 };
 

@@ -304,6 +304,8 @@ class LibxenstoreClient : public XenstoreClient {
     if (err == EINVAL || err == EBADF || err == EPIPE || err == ECONNRESET ||
         err == EIO || err == 0) {
       char* path = xs_get_domain_path(handle_, 0);
+      observer_->OnXenstoreRequest(XenstoreOp::kGetDomainPath,
+                                   path ? 0 : errno);
       if (path) {
         free(path);
       } else {
