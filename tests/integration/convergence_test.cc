@@ -569,6 +569,7 @@ class ConvergenceTest : public ::testing::TestWithParam<uint32_t> {
           << w->state().revision;
       const WatchClientState s = w->state();
       EXPECT_TRUE(s.violations.empty()) << Lines(s.violations);
+      EXPECT_EQ(s.unexplained_gaps, 0u) << "events lost";
       const std::vector<std::string> against_agent =
           DiffModels(agent_model, s.domains);
       EXPECT_TRUE(against_agent.empty())

@@ -79,7 +79,9 @@ void WatchClient::Stop() {
 
 WatchClientState WatchClient::state() const {
   absl::MutexLock lock(&mutex_);
-  return state_;
+  WatchClientState out = state_;
+  if (!stream_coalesced_) out.unexplained_gaps += stream_gaps_;
+  return out;
 }
 
 bool WatchClient::WaitUntil(
@@ -135,6 +137,8 @@ void WatchClient::Loop() {
         in_initial_ = true;
       }
       initial_revision_.reset();
+      stream_gaps_ = 0;
+      stream_coalesced_ = false;
       ++state_.streams;
       state_.live = false;
       context_ = &context;
@@ -167,6 +171,13 @@ void WatchClient::Loop() {
     absl::MutexLock lock(&mutex_);
     context_ = nullptr;
     ++state_.stream_ends;
+    if (stream_gaps_ > 0 && !stream_coalesced_) {
+      state_.unexplained_gaps += stream_gaps_;
+      Violation(absl::StrCat(stream_gaps_,
+                             " revisions skipped on a stream without any "
+                             "coalesced event (lost events)"));
+    }
+    stream_gaps_ = 0;
     state_.last_end_code = status.error_code();
     state_.last_end_message = status.error_message();
     state_.live = false;
@@ -217,7 +228,10 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
                                " at revision ", m.revision(),
                                " after revision ", state_.revision,
                                " (duplicated or out of order)"));
+      } else {
+        stream_gaps_ += m.revision() - state_.revision - 1;
       }
+      if (m.coalesced()) stream_coalesced_ = true;
       if (resumed_stream_ && !state_.live) ++state_.replayed;
       const bool known = state_.domains.count(domid) > 0;
       // A coalesced event stands for several changes, possibly ADDED and
@@ -229,6 +243,20 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
         } else if (type != v1::EVENT_TYPE_ADDED && !known) {
           Violation(absl::StrCat(TypeName(type), " of unknown domid ", domid,
                                  " at revision ", m.revision()));
+        } else if (type == v1::EVENT_TYPE_MODIFIED) {
+          // The transition follows from the state held: a lost event shows
+          // up here (an UNPAUSED of a domain held RUNNING, ...).
+          const v1::DomainState from = state_.domains[domid].state();
+          const v1::DomainState to = m.domain().state();
+          const bool updated = m.transition() == v1::TRANSITION_UPDATED;
+          if (updated != (from == to) ||
+              (m.transition() == v1::TRANSITION_STARTED &&
+               from != v1::DOMAIN_STATE_CREATED)) {
+            Violation(absl::StrCat(
+                "MODIFIED of domid ", domid, " at revision ", m.revision(),
+                ": ", v1::Transition_Name(m.transition()), " from ",
+                v1::DomainState_Name(from), " to ", v1::DomainState_Name(to)));
+          }
         }
       }
       if (type == v1::EVENT_TYPE_DELETED) {

@@ -4,8 +4,10 @@
 // SYNCED, BOOKMARK and live events; never of the ADDED events of an initial
 // state, which all carry the snapshot's revision) and, after a disconnect,
 // resumes from it. Every breach of the stream's contract it can see on its
-// own (a revision repeated or going backwards, a live MODIFIED for a domain
-// it does not hold, ...) is recorded as a violation for the test to report.
+// own (a revision repeated or going backwards, a revision skipped without
+// coalescing, a live MODIFIED for a domain it does not hold, a transition
+// that does not follow from the state it holds, ...) is recorded as a
+// violation for the test to report. Its streams are unfiltered.
 //
 // Tests wait on it with WaitUntil (a condition on its state, with a bound):
 // no sleeps.
@@ -65,6 +67,10 @@ struct WatchClientState {
   uint64_t replayed = 0;   // received between a resume and its SYNCED
   uint64_t synced = 0;
   uint64_t bookmarks = 0;
+  // Revisions skipped on a stream that had no coalesced event: every event
+  // of an unfiltered stream reaches it, one revision each, unless merged
+  // by coalescing. Counted for the open stream too.
+  uint64_t unexplained_gaps = 0;
   std::vector<v1::ResyncReason> resyncs;  // RESYNC_REQUIRED received
   // Every non-empty name each domain (by uuid) was seen with, in any event.
   std::map<std::string, std::set<std::string>> names_by_uuid;
@@ -118,6 +124,10 @@ class WatchClient {
   // The current stream: its kind and where its initial state stands.
   bool resumed_stream_ ABSL_GUARDED_BY(mutex_) = false;
   bool in_initial_ ABSL_GUARDED_BY(mutex_) = false;
+  // Revisions skipped on the current stream, and whether it had a coalesced
+  // event (which explains them).
+  uint64_t stream_gaps_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool stream_coalesced_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<uint64_t> initial_revision_ ABSL_GUARDED_BY(mutex_);
   std::thread thread_;
 };
