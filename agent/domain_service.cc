@@ -65,8 +65,14 @@ void Resolve(const store::Snapshot& snapshot,
 }  // namespace
 
 DomainServiceImpl::DomainServiceImpl(store::DomainStore* store,
-                                     DomainServiceOptions options)
-    : store_(store), options_(options), ticker_([this] { TickLoop(); }) {}
+                                     DomainServiceOptions options,
+                                     XenstoreReader::Connect xenstore)
+    : store_(store),
+      options_(options),
+      reader_(xenstore ? std::make_unique<XenstoreReader>(
+                             std::move(xenstore), options.xenstore_read_allow)
+                       : nullptr),
+      ticker_([this] { TickLoop(); }) {}
 
 DomainServiceImpl::~DomainServiceImpl() {
   {
@@ -184,11 +190,21 @@ DomainServiceImpl::WatchDomains(grpc::CallbackServerContext* context,
 
 grpc::ServerUnaryReactor* DomainServiceImpl::ReadXenstore(
     grpc::CallbackServerContext* context,
-    const v1::ReadXenstoreRequest* request, v1::ReadXenstoreResponse*) {
+    const v1::ReadXenstoreRequest* request,
+    v1::ReadXenstoreResponse* response) {
   if (auto s = ValidateReadXenstore(*request); !s.ok()) {
     return FinishUnary(context, ToGrpcStatus(s));
   }
-  return FinishUnary(context, Unimplemented("ReadXenstore"));
+  if (!reader_) {
+    return FinishUnary(context,
+                       grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                    "this agent has no xenstore connection"));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reader_->Read(request, response, [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
 }
 
 void DomainServiceImpl::EndStreams() {

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/snapshot_cache.h"
 #include "agent/watch_stream.h"
+#include "agent/xenstore_reader.h"
 #include "store/domain_store.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 
@@ -17,13 +18,17 @@ namespace xenlet::agent {
 
 struct DomainServiceOptions {
   WatchSettings watch;
+  // Subtrees ReadXenstore may read.
+  std::vector<std::string> xenstore_read_allow = kDefaultXenstoreReadAllow;
   // How often open streams are checked for due BOOKMARKs and STATS.
   absl::Duration tick = absl::Milliseconds(200);
 };
 
 class DomainServiceImpl final : public v1::DomainService::CallbackService {
  public:
-  DomainServiceImpl(store::DomainStore* store, DomainServiceOptions options);
+  // xenstore: how ReadXenstore connects; null answers it UNAVAILABLE.
+  DomainServiceImpl(store::DomainStore* store, DomainServiceOptions options,
+                    XenstoreReader::Connect xenstore = nullptr);
   ~DomainServiceImpl() override;
 
   grpc::ServerUnaryReactor* ListDomains(
@@ -61,6 +66,7 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
   store::DomainStore* const store_;
   const DomainServiceOptions options_;
   SnapshotCache listings_{64, absl::Minutes(5)};
+  std::unique_ptr<XenstoreReader> reader_;
 
   mutable absl::Mutex streams_mutex_;
   absl::flat_hash_set<WatchStream*> streams_ ABSL_GUARDED_BY(streams_mutex_);

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "agent/request_validation.h"
 #include "agent/version.h"
 
 namespace xenlet::agent {
@@ -107,6 +108,12 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
       ->capture_default_str()
       ->group("Metrics");
 
+  app->add_option("--xenstore-read-allow",
+                  config->server.domains.xenstore_read_allow,
+                  "xenstore subtrees ReadXenstore may read (every path "
+                  "outside them is refused); repeatable")
+      ->capture_default_str()
+      ->group("Xen");
   app->add_option("--xenstore-socket", config->xenstore_socket,
                   "xenstored's unix socket; default: libxenstore's choice "
                   "($XENSTORED_PATH, the standard socket, /dev/xen/xenbus)")
@@ -166,6 +173,13 @@ absl::Status FinishConfig(AgentConfig* config) {
     return absl::InvalidArgumentError(
         absl::StrCat("--domain-list-path: \"", config->domain_list_path,
                      "\" is not persistent or libxenctrl"));
+  }
+  for (const std::string& subtree :
+       config->server.domains.xenstore_read_allow) {
+    if (auto s = ValidateXenstorePath(subtree, "--xenstore-read-allow");
+        !s.ok()) {
+      return s;
+    }
   }
   for (const std::string& key : config->model.watcher.keys) {
     if (key.empty() || key.front() == '/' || key.back() == '/' ||

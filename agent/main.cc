@@ -143,7 +143,10 @@ int Run(int argc, char** argv) {
                           {"instance", model.store().instance_id()}});
 
   auto server = AgentServer::Start(
-      config.server, {&model.store(), &model, &calls, &grpc_metrics});
+      config.server,
+      {&model.store(), &model, &calls, &grpc_metrics, [xenstore_options] {
+         return xen::OpenLibxenstoreClient(xenstore_options);
+       }});
   if (!server.ok()) {
     LogError("server_start_failed",
              {{"error", std::string(server.status().message())}});

@@ -23,8 +23,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   }
 
   std::unique_ptr<AgentServer> agent(new AgentServer());
-  agent->domain_service_ =
-      std::make_unique<DomainServiceImpl>(backends.store, options.domains);
+  agent->domain_service_ = std::make_unique<DomainServiceImpl>(
+      backends.store, options.domains, backends.xenstore);
   DomainServiceImpl* domains = agent->domain_service_.get();
   agent->host_service_ = std::make_unique<HostServiceImpl>(
       HostSources{backends.store, backends.model, backends.calls,

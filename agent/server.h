@@ -36,6 +36,8 @@ struct Backends {
   store::DomainModel* model = nullptr;
   metrics::XenCallMetrics* calls = nullptr;
   metrics::GrpcMetrics* grpc_metrics = nullptr;
+  // For ReadXenstore's own connection (unset: ReadXenstore is UNAVAILABLE).
+  XenstoreReader::Connect xenstore;
 };
 
 class AgentServer {
