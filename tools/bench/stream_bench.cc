@@ -189,10 +189,23 @@ void BM_WatchEvents(benchmark::State& state) {
   constexpr int kEvents = 1000;
   const int batch = state.range(0);
   Env& env = EnvWith(1000);
-  const size_t streams = env.store.subscription_count();
+  // The previous run's stream is unregistered asynchronously: wait for it
+  // to go, then for this one to be registered, before committing.
+  auto wait_streams = [&](size_t n) {
+    for (int i = 0; i < 10000 && env.store.subscription_count() != n; ++i) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return env.store.subscription_count() == n;
+  };
+  if (!wait_streams(0)) {
+    state.SkipWithError("a previous stream is still registered");
+    return;
+  }
   auto reader = std::make_unique<StreamReader>(env.stub.get());
-  while (env.store.subscription_count() == streams)
-    absl::SleepFor(absl::Milliseconds(1));
+  if (!wait_streams(1)) {
+    state.SkipWithError("the stream was not registered");
+    return;
+  }
   uint64_t expected = 0;
   uint64_t domid = 0;
   for (auto _ : state) {
