@@ -226,6 +226,10 @@ void Reconciler::OnKeys(std::vector<DomainKeys> keys) {
     // A domain's directory goes when it is destroyed: keep the last keys
     // (its name) for its final events rather than blank them.
     if (!k.exists || t.keys == k.values) continue;
+    // Keys of a newer domain that reused the domid, read before the sweep
+    // that finds it: not this domain's (they are read again once the new
+    // domain is in the model).
+    if (!k.uuid.empty() && k.uuid != t.uuid) continue;
     t.keys = std::move(k.values);
     Change c;
     c.type = v1::EVENT_TYPE_MODIFIED;

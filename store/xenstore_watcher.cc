@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "store/uuid.h"
 #include "xen/errno_status.h"
 
 namespace xenlet::store {
@@ -199,6 +200,17 @@ absl::Status XenstoreWatcher::ReadDirtyKeys() {
         } else if (value.status().code() != absl::StatusCode::kNotFound) {
           status = value.status();
           break;
+        }
+      }
+      if (status.ok()) {
+        auto vm = client_->Read(absl::StrCat(base, "/vm"));
+        if (vm.ok()) {
+          constexpr std::string_view prefix = "/vm/";
+          if (vm->rfind(prefix, 0) == 0) {
+            keys.uuid = CanonicalUuid(vm->substr(prefix.size())).value_or("");
+          }
+        } else if (vm.status().code() != absl::StatusCode::kNotFound) {
+          status = vm.status();
         }
       }
       if (status.ok() && !keys.exists) {

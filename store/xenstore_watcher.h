@@ -38,7 +38,11 @@ enum class XenstoreState { kConnected, kReconnecting, kResyncing };
 // The tracked keys of one domain.
 struct DomainKeys {
   xen::Domid domid = 0;
-  bool exists = false;                        // /local/domain/<domid> exists
+  bool exists = false;  // /local/domain/<domid> exists
+  // The UUID the keys belong to, from the toolstack's "vm" key
+  // (/vm/<uuid>); empty if there is none. A domid is reused by new domains:
+  // this tells whose keys were read.
+  std::string uuid;
   std::map<std::string, std::string> values;  // relative path -> value
 };
 

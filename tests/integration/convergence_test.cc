@@ -727,7 +727,7 @@ TEST_P(ConvergenceTest, EveryWatcherConvergesOnTheHost) {
 // domain they belong to: the watcher would have to read them together with
 // the domain's identity (/local/domain/N/vm is /vm/<uuid>), in one
 // transaction or with that key read before and after them.
-TEST_P(ConvergenceTest, DISABLED_NoEventShowsAnotherDomainsName) {
+TEST_P(ConvergenceTest, NoEventShowsAnotherDomainsName) {
   const uint32_t seed = GetParam();
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   Storm storm(seed, toolstack_.get());
