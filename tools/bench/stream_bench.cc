@@ -33,9 +33,11 @@ struct Env {
   std::unique_ptr<v1::DomainService::Stub> stub;
 };
 
+std::map<uint32_t, std::unique_ptr<Env>>* g_envs = nullptr;
+
 Env& EnvWith(uint32_t n) {
-  static auto* envs = new std::map<uint32_t, std::unique_ptr<Env>>;
-  auto& env = (*envs)[n];
+  if (!g_envs) g_envs = new std::map<uint32_t, std::unique_ptr<Env>>;
+  auto& env = (*g_envs)[n];
   if (!env) {
     env = std::make_unique<Env>();
     Populate(env->store, 1, n);
@@ -259,8 +261,20 @@ std::vector<Ratio> Ratios() {
 }
 
 }  // namespace
+
+// Servers stop before their stores go; the temp dirs are removed.
+void TearDownEnvs() {
+  if (!g_envs) return;
+  for (auto& [n, env] : *g_envs) env->server->Shutdown(absl::ZeroDuration());
+  delete g_envs;
+  g_envs = nullptr;
+}
+
 }  // namespace xenlet::bench
 
 int main(int argc, char** argv) {
-  return xenlet::bench::RunBenchmarks(argc, argv, xenlet::bench::Ratios());
+  const int rc =
+      xenlet::bench::RunBenchmarks(argc, argv, xenlet::bench::Ratios());
+  xenlet::bench::TearDownEnvs();
+  return rc;
 }
