@@ -170,6 +170,62 @@ absl::Status XenstoreWatcher::SyncPerDomainWatches() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> XenstoreWatcher::ReadOwner(
+    const std::string& base) {
+  auto vm = client_->Read(absl::StrCat(base, "/vm"));
+  if (!vm.ok()) {
+    if (vm.status().code() == absl::StatusCode::kNotFound) return "";
+    return vm.status();
+  }
+  constexpr std::string_view prefix = "/vm/";
+  if (vm->rfind(prefix, 0) != 0) return "";
+  return CanonicalUuid(vm->substr(prefix.size())).value_or("");
+}
+
+// Plain reads, no transaction: the keys are independent of each other and
+// every later change to one brings a watch event and a re-read, while a
+// transaction would add conflicts with the toolstack's writes (during a
+// boot storm most read-only transactions over a batch failed their commit
+// with EAGAIN). What must not happen is mixing the keys of two domains
+// that had the domid one after the other: the reads are bracketed by two
+// reads of the vm key, which names the owner, and taken only if it did not
+// change in between.
+absl::StatusOr<DomainKeys> XenstoreWatcher::ReadDomainKeys(xen::Domid domid) {
+  const std::string base = xen::DomainPath(domid);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto before = ReadOwner(base);
+    if (!before.ok()) return before.status();
+    DomainKeys keys;
+    keys.domid = domid;
+    for (const std::string& key : options_.keys) {
+      auto value = client_->Read(absl::StrCat(base, "/", key));
+      if (value.ok()) {
+        keys.values[key] = *std::move(value);
+        keys.exists = true;
+      } else if (value.status().code() != absl::StatusCode::kNotFound) {
+        return value.status();
+      }
+    }
+    if (!keys.exists) {
+      // No tracked key: does the domain have a directory at all?
+      auto dir = client_->Directory(base);
+      if (dir.ok()) {
+        keys.exists = true;
+      } else if (dir.status().code() != absl::StatusCode::kNotFound) {
+        return dir.status();
+      }
+    }
+    auto after = ReadOwner(base);
+    if (!after.ok()) return after.status();
+    if (*before == *after) {
+      keys.uuid = *after;
+      return keys;
+    }
+  }
+  return absl::AbortedError(
+      absl::StrCat("domid ", domid, " kept changing owner while read"));
+}
+
 absl::Status XenstoreWatcher::ReadDirtyKeys() {
   while (true) {
     std::vector<xen::Domid> batch;
@@ -181,49 +237,15 @@ absl::Status XenstoreWatcher::ReadDirtyKeys() {
       }
     }
     if (batch.empty()) return absl::OkStatus();
-    // Plain reads, no transaction: the keys are independent of each other
-    // and every later change to one brings a watch event and a re-read, so
-    // a transaction would add nothing but conflicts with the toolstack's
-    // writes (during a boot storm most read-only transactions over a batch
-    // failed their commit with EAGAIN and had to be read again).
     std::vector<DomainKeys> results;
     absl::Status status;
     for (xen::Domid domid : batch) {
-      DomainKeys keys;
-      keys.domid = domid;
-      const std::string base = xen::DomainPath(domid);
-      for (const std::string& key : options_.keys) {
-        auto value = client_->Read(absl::StrCat(base, "/", key));
-        if (value.ok()) {
-          keys.values[key] = *std::move(value);
-          keys.exists = true;
-        } else if (value.status().code() != absl::StatusCode::kNotFound) {
-          status = value.status();
-          break;
-        }
+      auto keys = ReadDomainKeys(domid);
+      if (!keys.ok()) {
+        status = keys.status();
+        break;
       }
-      if (status.ok()) {
-        auto vm = client_->Read(absl::StrCat(base, "/vm"));
-        if (vm.ok()) {
-          constexpr std::string_view prefix = "/vm/";
-          if (vm->rfind(prefix, 0) == 0) {
-            keys.uuid = CanonicalUuid(vm->substr(prefix.size())).value_or("");
-          }
-        } else if (vm.status().code() != absl::StatusCode::kNotFound) {
-          status = vm.status();
-        }
-      }
-      if (status.ok() && !keys.exists) {
-        // No tracked key: does the domain have a directory at all?
-        auto dir = client_->Directory(base);
-        if (dir.ok()) {
-          keys.exists = true;
-        } else if (dir.status().code() != absl::StatusCode::kNotFound) {
-          status = dir.status();
-        }
-      }
-      if (!status.ok()) break;
-      results.push_back(std::move(keys));
+      results.push_back(*std::move(keys));
     }
     {
       absl::MutexLock lock(&mutex_);

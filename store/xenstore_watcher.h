@@ -103,6 +103,9 @@ class XenstoreWatcher {
   void HandleEvent(const xen::WatchEvent& event);
   static size_t DomainPathLength(xen::Domid domid);
   absl::Status ReadDirtyKeys();
+  absl::StatusOr<DomainKeys> ReadDomainKeys(xen::Domid domid);
+  // The canonical UUID from /local/domain/N/vm ("/vm/<uuid>"), or "".
+  absl::StatusOr<std::string> ReadOwner(const std::string& base);
   absl::Status SyncPerDomainWatches();
   void SetState(XenstoreState state);
 
