@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "absl/status/status.h"
+
 namespace xenlet::metrics {
 namespace {
 
@@ -47,30 +49,6 @@ class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
 
 }  // namespace
 
-const char* StatusCodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED",
-  };
-  int i = static_cast<int>(code);
-  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
-}
-
 GrpcMetrics::GrpcMetrics(prometheus::Registry& registry)
     : requests_(prometheus::BuildCounter()
                     .Name("xenlet_grpc_requests_total")
@@ -106,7 +84,10 @@ const std::string& GrpcMetrics::MethodLabel(const std::string& method) const {
 void GrpcMetrics::Record(const std::string& method, grpc::StatusCode code,
                          double seconds) {
   const std::string& label = MethodLabel(method);
-  requests_.Add({{"method", label}, {"code", StatusCodeName(code)}})
+  requests_
+      .Add({{"method", label},
+            {"code",
+             absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}})
       .Increment();
   static const prometheus::Histogram::BucketBoundaries buckets = {
       1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300, 3600};

@@ -34,9 +34,6 @@ class GrpcMetrics {
   const absl::flat_hash_set<std::string> known_methods_;
 };
 
-// "OK", "INVALID_ARGUMENT", ...
-const char* StatusCodeName(grpc::StatusCode code);
-
 }  // namespace xenlet::metrics
 
 #endif  // XENLET_METRICS_GRPC_METRICS_H_

@@ -1,36 +1,15 @@
 #include "tools/xenletctl/errors.h"
 
-#include <iterator>
-
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "tools/xenletctl/exit_codes.h"
 
 namespace xenlet::ctl {
 
 std::string StatusCodeName(int code) {
-  static const char* const kNames[] = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED",
-  };
-  if (code >= 0 && code < static_cast<int>(std::size(kNames))) {
-    return kNames[code];
-  }
-  return absl::StrCat("CODE_", code);
+  // gRPC's codes are absl's, number for number.
+  if (code < 0 || code > 16) return absl::StrCat("CODE_", code);
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 int ReportRpcError(std::ostream& err, const std::string& method,
