@@ -34,10 +34,10 @@ void DomainModel::OnSweep(const SweepResult& sweep) {
     watcher_.SetDomains(reconciler_.Domids());
   }
   // SetDomains reads the keys of domids new to the watcher only. A reused
-  // domid is not new to it, and the keys it read for that domid may have
-  // gone to the previous domain (the new domain's keys are written before
-  // the sweep that finds it): read them again for the new one, or it keeps
-  // no name until one of its keys changes.
+  // domid is not new to it, and keys it read for that domid before this
+  // sweep were refused by the reconciler (they named the new domain while
+  // the model still held the previous one): read them again for the new
+  // one, or it keeps no name until one of its keys changes.
   for (xen::Domid domid : reused) watcher_.RequestKeys(domid);
   bool stale;
   {

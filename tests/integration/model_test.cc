@@ -252,6 +252,12 @@ TEST_F(ModelTest, MissedReleaseIsRepairedBySweepAndCounted) {
   auto created = toolstack_->CreateDomain({});
   ASSERT_TRUE(created.ok()) << created.status();
   ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_STARTED));
+  // Let the sweep the creation's @introduceDomain asked for run first: a
+  // late one could find the shutdown before a timer sweep does.
+  const uint64_t sweeps = model_->sweeper().stats().sweeps;
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    return model_->sweeper().stats().sweeps >= sweeps + 2;
+  }));
   const uint64_t before = model_->reconciler().repairs().lifecycle;
   ASSERT_OK(
       toolstack_->ShutdownDomain(created->domid, xen::ShutdownReason::kCrash));
