@@ -59,7 +59,7 @@ std::vector<std::pair<std::string, std::string>> HostPairs(const Host& host) {
       {"sweeps_total", absl::StrCat(sweep.sweeps_total())},
       {"sweep_repairs_total", absl::StrCat(sweep.repairs_total())},
       {"hypercalls_total", absl::StrCat(sweep.hypercalls_total())},
-      {"xenstore_state", xenlet::v1::XenstoreConnectionState_Name(xs.state())},
+      {"xenstore_state", XenstoreStateName(xs.state())},
       {"xenstore_reconnects_total", absl::StrCat(xs.reconnects_total())},
       {"xenstore_transactions_total", absl::StrCat(xs.transactions_total())},
       {"xenstore_requests_total", absl::StrCat(xs.requests_total())},

@@ -48,6 +48,11 @@ std::string StateName(xenlet::v1::DomainState state) {
                    "DOMAIN_STATE_");
 }
 
+std::string XenstoreStateName(xenlet::v1::XenstoreConnectionState state) {
+  return ShortName(xenlet::v1::XenstoreConnectionState_descriptor(), state,
+                   "XENSTORE_CONNECTION_STATE_");
+}
+
 std::string ShutdownReasonName(xenlet::v1::ShutdownReason reason) {
   return ShortName(xenlet::v1::ShutdownReason_descriptor(), reason,
                    "SHUTDOWN_REASON_");

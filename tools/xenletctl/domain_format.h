@@ -13,6 +13,7 @@
 #include "google/protobuf/message.h"
 #include "xenlet/v1/domain.pb.h"
 #include "xenlet/v1/domain_service.pb.h"
+#include "xenlet/v1/host_service.pb.h"
 
 namespace xenlet::ctl {
 
@@ -20,6 +21,7 @@ namespace xenlet::ctl {
 // "soft_reset"; UNSPECIFIED -> "-". Derived from the enum descriptors so new
 // values need no code here.
 std::string StateName(xenlet::v1::DomainState state);
+std::string XenstoreStateName(xenlet::v1::XenstoreConnectionState state);
 std::string ShutdownReasonName(xenlet::v1::ShutdownReason reason);
 std::string TransitionName(xenlet::v1::Transition transition);
 std::string EventTypeName(xenlet::v1::EventType type);
