@@ -22,8 +22,11 @@ namespace {
 // (per benchmark name) for the ratios printed at the end.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  // Colours only on a terminal (the console reporter made here does not
+  // see --benchmark_color).
   explicit RatioReporter(std::vector<Ratio> ratios)
-      : ratios_(std::move(ratios)) {}
+      : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular),
+        ratios_(std::move(ratios)) {}
 
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
