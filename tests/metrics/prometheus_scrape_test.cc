@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <memory>
 #include <regex>
@@ -60,6 +61,9 @@ class PrometheusScrapeTest : public ::testing::Test {
   // One host, agent and Prometheus for the suite: Prometheus scrapes a new
   // target only ~5 s after it starts (its scrape manager's reload tick).
   static void SetUpTestSuite() {
+    ASSERT_EQ(access(kPrometheus, X_OK), 0)
+        << kPrometheus
+        << " is missing: tools/setup.sh installs Debian's prometheus";
     dir_ = new testing::TempDir();
     auto host = sim::SimHost::Start();
     ASSERT_TRUE(host.ok()) << host.status();

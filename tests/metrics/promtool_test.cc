@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/client_unary_call.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <map>
@@ -90,6 +91,9 @@ class PromtoolTest : public ::testing::Test {
  protected:
   // One host, one agent and one round of traffic for the whole suite.
   static void SetUpTestSuite() {
+    ASSERT_EQ(access(kPromtool, X_OK), 0)
+        << kPromtool
+        << " is missing: tools/setup.sh installs Debian's prometheus";
     auto host = sim::SimHost::Start();
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = host->release();
