@@ -52,7 +52,8 @@ WatchStream::WatchStream(store::DomainStore* store,
                              : settings.default_bookmark_interval),
       stats_interval_(request.has_stats_interval()
                           ? FromProto(request.stats_interval())
-                          : absl::ZeroDuration()) {
+                          : absl::ZeroDuration()),
+      filter_(request.filter()) {
   store::WatchStart start;
   start.initial_state = request.initial_state();
   start.resume = request.has_resume();
@@ -100,13 +101,12 @@ void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
 
 bool WatchStream::NextInitial() {
   const store::Snapshot& snapshot = *begin_.initial;
-  const store::DomainFilter filter(request_.filter());
   const bool wanted = Wants(request_, v1::EVENT_TYPE_ADDED);
   bool found = false;
   if (wanted) {
     snapshot.domains.ForEachFrom(cursor_, [&](const store::DomainPtr& d) {
       cursor_ = d->domid() + 1;
-      if (!filter.Matches(*d)) return true;
+      if (!filter_.Matches(*d)) return true;
       Marker(v1::EVENT_TYPE_ADDED, snapshot.revision);
       FillDomain(*d);
       message_.set_transition(v1::TRANSITION_EXISTING);
@@ -133,12 +133,11 @@ bool WatchStream::NextReplay() {
 
 bool WatchStream::NextStats() {
   if (!stats_snapshot_) return false;
-  const store::DomainFilter filter(request_.filter());
   bool found = false;
   stats_snapshot_->domains.ForEachFrom(
       stats_cursor_, [&](const store::DomainPtr& d) {
         stats_cursor_ = d->domid() + 1;
-        if (!filter.Matches(*d)) return true;
+        if (!filter_.Matches(*d)) return true;
         Marker(v1::EVENT_TYPE_STATS, stats_snapshot_->revision);
         FillDomain(*d);
         found = true;

@@ -73,6 +73,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
   const std::function<void(absl::Duration)> on_event_sent_;
   const absl::Duration bookmark_interval_;
   const absl::Duration stats_interval_;  // zero: no stats
+  const store::DomainFilter filter_;
   store::WatchBegin begin_;
 
   absl::Mutex mutex_;

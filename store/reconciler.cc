@@ -112,7 +112,9 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
   const absl::Time detected = sweep.started;
   std::vector<Change> changes;
   std::vector<std::shared_ptr<const v1::Domain>> refreshed;
-  absl::flat_hash_map<xen::Domid, bool> seen;
+  // Domains this sweep saw are stamped with its number: what is left with
+  // an older stamp is gone.
+  const uint64_t stamp = ++sweep_number_;
   bool set_changed = false;
 
   auto change = [&](v1::EventType type, v1::Transition transition,
@@ -130,10 +132,10 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
   };
 
   for (const xen::DomainInfo& info : *sweep.domains) {
-    seen[info.domid] = true;
-    std::string uuid = info.Uuid();
     auto it = domains_.find(info.domid);
-    if (it != domains_.end() && it->second.uuid != uuid) {
+    // Identity is the 16-byte handle; the text form is made only for new
+    // domains (formatting 32000 UUIDs per sweep was most of its cost).
+    if (it != domains_.end() && it->second.info.handle != info.handle) {
       // The domid was reused by a new domain between two sweeps.
       change(v1::EVENT_TYPE_DELETED, v1::TRANSITION_DESTROYED, it->second);
       if (timer) ++repairs_.removed;
@@ -144,7 +146,8 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     if (it == domains_.end()) {
       Tracked t;
       t.info = info;
-      t.uuid = std::move(uuid);
+      t.uuid = info.Uuid();
+      t.seen_in_sweep = stamp;
       t.incarnation = ++incarnations_[info.domid];
       if (first_sweep_) {
         // A paused domain found at start may well have run before.
@@ -169,6 +172,7 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
       continue;
     }
     Tracked& t = it->second;
+    t.seen_in_sweep = stamp;
     const v1::DomainState before = DeriveState(t.info, t.has_run);
     if (!info.paused && !info.shutdown && !info.dying) t.has_run = true;
     const v1::DomainState after = DeriveState(info, t.has_run);
@@ -190,7 +194,7 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     }
   }
   for (auto it = domains_.begin(); it != domains_.end();) {
-    if (seen.contains(it->first)) {
+    if (it->second.seen_in_sweep == stamp) {
       ++it;
       continue;
     }

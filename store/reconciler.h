@@ -56,8 +56,9 @@ class Reconciler {
 
  private:
   struct Tracked {
-    xen::DomainInfo info;
-    std::string uuid;
+    xen::DomainInfo info;  // info.handle is the domain's identity
+    std::string uuid;      // info.handle formatted, once
+    uint64_t seen_in_sweep = 0;
     uint64_t incarnation = 0;
     bool has_run = false;
     std::map<std::string, std::string> keys;
@@ -73,6 +74,7 @@ class Reconciler {
   absl::flat_hash_map<xen::Domid, uint64_t> incarnations_
       ABSL_GUARDED_BY(mutex_);
   bool first_sweep_ ABSL_GUARDED_BY(mutex_) = true;
+  uint64_t sweep_number_ ABSL_GUARDED_BY(mutex_) = 0;
   RepairStats repairs_ ABSL_GUARDED_BY(mutex_);
 };
 

@@ -38,7 +38,11 @@ XenstoreWatcher::XenstoreWatcher(Connect connect,
                                  Callbacks callbacks)
     : connect_(std::move(connect)),
       options_(std::move(options)),
-      callbacks_(std::move(callbacks)) {}
+      callbacks_(std::move(callbacks)) {
+  for (const std::string& key : options_.keys) {
+    key_suffixes_.push_back(absl::StrCat("/", key));
+  }
+}
 
 XenstoreWatcher::~XenstoreWatcher() { Stop(); }
 
@@ -126,8 +130,7 @@ void XenstoreWatcher::HandleEvent(const xen::WatchEvent& event) {
   std::string_view rest(event.path);
   rest.remove_prefix(std::min(rest.size(), DomainPathLength(*domid)));
   bool relevant = rest.empty();
-  for (const std::string& key : options_.keys) {
-    std::string full = absl::StrCat("/", key);
+  for (const std::string& full : key_suffixes_) {
     if (full == rest ||
         (full.size() > rest.size() && full.compare(0, rest.size(), rest) == 0 &&
          full[rest.size()] == '/')) {

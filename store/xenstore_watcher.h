@@ -112,6 +112,7 @@ class XenstoreWatcher {
   const Connect connect_;
   const XenstoreWatcherOptions options_;
   const Callbacks callbacks_;
+  std::vector<std::string> key_suffixes_;  // "/name", ... of options_.keys
   std::unique_ptr<xen::XenstoreClient> client_;  // the loop thread's
 
   mutable absl::Mutex mutex_;
