@@ -87,6 +87,7 @@ class PrometheusScrapeTest : public ::testing::Test {
       ASSERT_TRUE(hosts->GetHost(&host_context, {}, &host_info).ok());
     }
     StartPrometheus();
+    ready_ = !::testing::Test::HasFatalFailure();
   }
 
   static void TearDownTestSuite() {
@@ -114,9 +115,7 @@ class PrometheusScrapeTest : public ::testing::Test {
     dir_ = nullptr;
   }
 
-  void SetUp() override {
-    ASSERT_NE(prometheus_, nullptr) << "the suite's setup failed";
-  }
+  void SetUp() override { ASSERT_TRUE(ready_) << "the suite's setup failed"; }
 
   static void CreateDomains(int count, const std::string& prefix) {
     for (int i = 0; i < count; ++i) {
@@ -237,6 +236,7 @@ scrape_configs:
   static testing::TempDir* dir_;
   static ChildProcess* prometheus_;
   static int port_;
+  static bool ready_;
   // On the host, dom0 included.
   static int domains_;
 };
@@ -247,6 +247,7 @@ Agent* PrometheusScrapeTest::agent_ = nullptr;
 testing::TempDir* PrometheusScrapeTest::dir_ = nullptr;
 ChildProcess* PrometheusScrapeTest::prometheus_ = nullptr;
 int PrometheusScrapeTest::port_ = 0;
+bool PrometheusScrapeTest::ready_ = false;
 int PrometheusScrapeTest::domains_ = 1;
 
 TEST_F(PrometheusScrapeTest, PrometheusSeesTheAgentsModel) {
