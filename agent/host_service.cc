@@ -1,7 +1,5 @@
 #include "agent/host_service.h"
 
-#include <map>
-
 #include "agent/unary.h"
 #include "agent/version.h"
 #include "google/protobuf/util/time_util.h"
@@ -69,12 +67,9 @@ void HostServiceImpl::Describe(v1::Host* host) const {
   agent->set_revision(snapshot->revision);
   if (sources_.open_streams) agent->set_open_streams(sources_.open_streams());
 
-  std::map<int, uint32_t> by_state;
-  snapshot->domains.ForEach(
-      [&](const store::DomainPtr& d) { ++by_state[d->state()]; });
-  for (const auto& [state, count] : by_state) {
+  for (const auto& [state, count] : store::CountByState(*snapshot)) {
     v1::StateCount* entry = host->add_domains_by_state();
-    entry->set_state(static_cast<v1::DomainState>(state));
+    entry->set_state(state);
     entry->set_count(count);
   }
   host->set_domains_total(snapshot->domains.size());

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "agent/agent_state.h"
 #include "agent/flags.h"
 #include "agent/server.h"
 #include "agent/version.h"
@@ -33,61 +34,6 @@ sigset_t BlockShutdownSignals() {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
-}
-
-std::string StateName(int state) {
-  std::string name = v1::DomainState_Name(static_cast<v1::DomainState>(state));
-  name = name.substr(std::string("DOMAIN_STATE_").size());
-  for (char& c : name) c = static_cast<char>(std::tolower(c));
-  return name;
-}
-
-// What a scrape reports about the model and the streams, read from memory.
-metrics::AgentState ReadAgentState(store::DomainModel& model,
-                                   const AgentServer& server) {
-  metrics::AgentState s;
-  auto snapshot = model.store().snapshot();
-  for (int state = v1::DomainState_MIN + 1; state <= v1::DomainState_MAX;
-       ++state) {
-    s.domains_by_state[StateName(state)] = 0;
-  }
-  snapshot->domains.ForEach([&](const store::DomainPtr& d) {
-    ++s.domains_by_state[StateName(d->state())];
-  });
-  s.revision = snapshot->revision;
-  s.event_log_events = model.store().event_log_size();
-  store::SweepStats sweeps = model.sweeper().stats();
-  s.sweeps_total = sweeps.sweeps;
-  s.sweep_failures_total = sweeps.failures;
-  s.sweep_domains = sweeps.last_domains;
-  store::RepairStats repairs = model.reconciler().repairs();
-  s.repairs_by_kind = {{"added", repairs.added},
-                       {"removed", repairs.removed},
-                       {"lifecycle", repairs.lifecycle}};
-  s.xenstore_reconnects_total = model.watcher().stats().reconnects;
-  switch (model.watcher().state()) {
-    case store::XenstoreState::kConnected:
-      s.xenstore_state = "connected";
-      break;
-    case store::XenstoreState::kReconnecting:
-      s.xenstore_state = "reconnecting";
-      break;
-    case store::XenstoreState::kResyncing:
-      s.xenstore_state = "resyncing";
-      break;
-  }
-  DomainServiceImpl::StreamStats streams = server.stream_stats();
-  s.open_streams = streams.open;
-  s.stream_queue_max_events = streams.max_queued;
-  s.coalesced_events_total = streams.coalesced_total;
-  for (const auto& [reason, count] : streams.resyncs) {
-    std::string name = v1::ResyncReason_Name(reason);
-    name = name.substr(std::string("RESYNC_REASON_").size());
-    for (char& c : name) c = static_cast<char>(std::tolower(c));
-    s.resyncs_by_reason[name] = count;
-  }
-  s.version = kVersion;
-  return s;
 }
 
 int Run(int argc, char** argv) {

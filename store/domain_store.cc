@@ -45,6 +45,13 @@ std::vector<DomainPtr> Snapshot::FindByName(const std::string& name) const {
   return it == index().by_name.end() ? std::vector<DomainPtr>() : it->second;
 }
 
+std::map<v1::DomainState, uint32_t> CountByState(const Snapshot& snapshot) {
+  std::map<v1::DomainState, uint32_t> counts;
+  snapshot.domains.ForEach(
+      [&](const DomainPtr& d) { ++counts[d->state()]; });
+  return counts;
+}
+
 std::string NewInstanceId() {
   std::random_device device;
   std::uniform_int_distribution<uint64_t> dist;

@@ -5,6 +5,7 @@
 #ifndef XENLET_STORE_DOMAIN_STORE_H_
 #define XENLET_STORE_DOMAIN_STORE_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,6 +126,9 @@ class DomainStore {
 
 // 16 random hex digits.
 std::string NewInstanceId();
+
+// Domains of a snapshot by state (states with none are absent).
+std::map<v1::DomainState, uint32_t> CountByState(const Snapshot& snapshot);
 
 }  // namespace xenlet::store
 
