@@ -47,8 +47,7 @@ std::vector<DomainPtr> Snapshot::FindByName(const std::string& name) const {
 
 std::map<v1::DomainState, uint32_t> CountByState(const Snapshot& snapshot) {
   std::map<v1::DomainState, uint32_t> counts;
-  snapshot.domains.ForEach(
-      [&](const DomainPtr& d) { ++counts[d->state()]; });
+  snapshot.domains.ForEach([&](const DomainPtr& d) { ++counts[d->state()]; });
   return counts;
 }
 
