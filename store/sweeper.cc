@@ -74,6 +74,11 @@ void Sweeper::Loop() {
   }
 }
 
+bool Sweeper::pending() const {
+  absl::MutexLock lock(&mutex_);
+  return pending_;
+}
+
 SweepStats Sweeper::stats() const {
   absl::MutexLock lock(&mutex_);
   return stats_;

@@ -47,6 +47,8 @@ class Sweeper {
   absl::Status SweepNow(SweepCause cause);
 
   SweepStats stats() const;
+  // Whether a sweep has been asked for and not started yet.
+  bool pending() const;
 
  private:
   void Loop();
