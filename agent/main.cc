@@ -1,7 +1,6 @@
 // xenlet: the Xen host agent. See README.md.
 #include <signal.h>
 
-#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -85,8 +84,12 @@ int Run(int argc, char** argv) {
     LogError("model_start_failed", {{"error", std::string(s.message())}});
     return 1;
   }
-  LogInfo("model_ready", {{"domains", model.store().snapshot()->domains.size()},
-                          {"instance", model.store().instance_id()}});
+  const xen::XenVersion version = model.host_facts().version;
+  LogInfo("model_ready",
+          {{"xen_version",
+            absl::StrCat(version.major, ".", version.minor, version.extra)},
+           {"domains", model.store().snapshot()->domains.size()},
+           {"instance", model.store().instance_id()}});
 
   auto server = AgentServer::Start(
       config.server,

@@ -41,6 +41,7 @@
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
+#include "tests/testing/status_macros.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/watch_client.h"
 #include "xen/xenstore.h"
@@ -52,12 +53,6 @@ using testing::DiffModels;
 using testing::WatchClient;
 using testing::WatchClientOptions;
 using testing::WatchClientState;
-
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
 
 using Model = std::map<uint32_t, v1::Domain>;
 

@@ -13,17 +13,12 @@
 #include "prometheus/registry.h"
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
+#include "tests/testing/status_macros.h"
 #include "tests/testing/store_events.h"
 #include "xen/libxenstore_client.h"
 
 namespace xenlet {
 namespace {
-
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
 
 // xenstored's name of each request type, as its trace writes it.
 const std::map<std::string, xen::XenstoreOp> kTraceOps = {

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
+#include "tests/testing/status_macros.h"
 #include "tests/testing/store_events.h"
 #include "xen/libxenstore_client.h"
 
@@ -13,12 +14,6 @@ namespace {
 
 using xenlet::testing::HasTransition;
 using xenlet::testing::StoreEvents;
-
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
 
 // Passes everything through but @releaseDomain events, which it swallows:
 // a watcher that misses them, as after a dropped event.

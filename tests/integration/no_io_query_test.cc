@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
+#include "tests/testing/status_macros.h"
 #include "tests/testing/temp_dir.h"
 #include "xen/call_observer.h"
 #include "xen/xenstore.h"
@@ -37,12 +38,6 @@
 
 namespace xenlet {
 namespace {
-
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
 
 // One request line of xenstored's trace:
 // "IN 0x55d0c5f0a8b0 20261125 17:00:00 READ (/local/domain/1/name )".
