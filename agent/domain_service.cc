@@ -24,7 +24,7 @@ void CopyDomain(const v1::Domain& domain,
 }
 
 // Resolves one selector against a snapshot into its result.
-void Resolve(const store::Snapshot& snapshot,
+void Resolve(const store::DomainStore& store, const store::Snapshot& snapshot,
              const v1::DomainSelector& selector,
              const google::protobuf::FieldMask& mask, v1::DomainResult* out) {
   *out->mutable_selector() = selector;
@@ -38,11 +38,12 @@ void Resolve(const store::Snapshot& snapshot,
       what = absl::StrCat("domid ", selector.domid());
       break;
     case v1::DomainSelector::kUuid:
-      found = snapshot.FindByUuid(*store::CanonicalUuid(selector.uuid()));
+      found =
+          store.FindByUuid(snapshot, *store::CanonicalUuid(selector.uuid()));
       what = absl::StrCat("uuid ", selector.uuid());
       break;
     case v1::DomainSelector::kName:
-      found = snapshot.FindByName(selector.name());
+      found = store.FindByName(snapshot, selector.name());
       what = absl::StrCat("name \"", selector.name(), "\"");
       break;
     case v1::DomainSelector::SELECTOR_NOT_SET:
@@ -130,19 +131,29 @@ grpc::ServerUnaryReactor* DomainServiceImpl::ListDomains(
   uint32_t total = 0;
   uint32_t next = 0;
   bool more = false;
-  // total_size counts every match of the snapshot, so the walk covers all
-  // of it; the copy into the answer is what is bounded by page_size.
-  snapshot->domains.ForEach([&](const store::DomainPtr& d) {
-    if (!filter.Matches(*d)) return;
-    ++total;
-    if (d->domid() < first) return;
+  // Copies d into the page, or notes where the next page starts.
+  auto page = [&](const store::DomainPtr& d) {
     if (response->domains_size() < page_size) {
       CopyDomain(*d, request->read_mask(), response->add_domains());
-    } else if (!more) {
-      more = true;
-      next = d->domid();
+      return true;
     }
-  });
+    more = true;
+    next = d->domid();
+    return false;
+  };
+  if (filter.matches_everything()) {
+    // The count is the table's: only the page itself is walked.
+    total = snapshot->domains.size();
+    snapshot->domains.ForEachFrom(first, page);
+  } else {
+    // total_size counts every match, so the walk covers the snapshot; the
+    // copying is what page_size bounds.
+    snapshot->domains.ForEach([&](const store::DomainPtr& d) {
+      if (!filter.Matches(*d)) return;
+      ++total;
+      if (d->domid() >= first && !more) page(d);
+    });
+  }
   SetSnapshot(*store_, *snapshot, response->mutable_snapshot());
   response->set_total_size(total);
   if (more) {
@@ -161,7 +172,8 @@ grpc::ServerUnaryReactor* DomainServiceImpl::GetDomains(
   }
   std::shared_ptr<const store::Snapshot> snapshot = store_->snapshot();
   for (const v1::DomainSelector& selector : request->selectors()) {
-    Resolve(*snapshot, selector, request->read_mask(), response->add_results());
+    Resolve(*store_, *snapshot, selector, request->read_mask(),
+            response->add_results());
   }
   SetSnapshot(*store_, *snapshot, response->mutable_snapshot());
   return FinishUnary(context, grpc::Status::OK);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace xenlet::store {
@@ -17,33 +17,6 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 }
 
 }  // namespace
-
-struct Snapshot::Index {
-  absl::flat_hash_map<std::string, std::vector<DomainPtr>> by_uuid;
-  absl::flat_hash_map<std::string, std::vector<DomainPtr>> by_name;
-};
-
-const Snapshot::Index& Snapshot::index() const {
-  absl::call_once(index_once_, [this] {
-    auto index = std::make_shared<Index>();
-    domains.ForEach([&](const DomainPtr& d) {
-      index->by_uuid[d->uuid()].push_back(d);
-      if (!d->name().empty()) index->by_name[d->name()].push_back(d);
-    });
-    index_ = std::move(index);
-  });
-  return *index_;
-}
-
-std::vector<DomainPtr> Snapshot::FindByUuid(const std::string& uuid) const {
-  auto it = index().by_uuid.find(uuid);
-  return it == index().by_uuid.end() ? std::vector<DomainPtr>() : it->second;
-}
-
-std::vector<DomainPtr> Snapshot::FindByName(const std::string& name) const {
-  auto it = index().by_name.find(name);
-  return it == index().by_name.end() ? std::vector<DomainPtr>() : it->second;
-}
 
 std::map<v1::DomainState, uint32_t> CountByState(const Snapshot& snapshot) {
   std::map<v1::DomainState, uint32_t> counts;
@@ -124,6 +97,14 @@ uint64_t DomainStore::CommitLocked(
       *domain.mutable_created_time() = event->previous->created_time();
     }
     event->domain = DomainPtr(std::move(change.domain));
+    {
+      absl::MutexLock index_lock(&index_mutex_);
+      UpdateIndex(
+          event->previous,
+          change.type == v1::EVENT_TYPE_DELETED ? nullptr : event->domain,
+          change.domid);
+      index_revision_ = event->revision;
+    }
     if (change.type == v1::EVENT_TYPE_DELETED) {
       builder_.Erase(change.domid);
     } else {
@@ -183,6 +164,69 @@ void DomainStore::Unwatch(const std::shared_ptr<Subscription>& subscription) {
   subscriptions_.erase(
       std::remove(subscriptions_.begin(), subscriptions_.end(), subscription),
       subscriptions_.end());
+}
+
+void DomainStore::UpdateIndex(const DomainPtr& previous, const DomainPtr& next,
+                              uint32_t domid) {
+  if (previous) {
+    if (auto it = by_uuid_.find(previous->uuid());
+        it != by_uuid_.end() && it->second == domid) {
+      by_uuid_.erase(it);
+    }
+    if (auto it = by_name_.find(previous->name()); it != by_name_.end()) {
+      std::erase(it->second, domid);
+      if (it->second.empty()) by_name_.erase(it);
+    }
+  }
+  if (next) {
+    by_uuid_[next->uuid()] = domid;
+    if (!next->name().empty()) by_name_[next->name()].push_back(domid);
+  }
+}
+
+namespace {
+
+template <typename Match>
+std::vector<DomainPtr> Scan(const Snapshot& snapshot, Match match) {
+  std::vector<DomainPtr> found;
+  snapshot.domains.ForEach([&](const DomainPtr& d) {
+    if (match(*d)) found.push_back(d);
+  });
+  return found;
+}
+
+}  // namespace
+
+std::vector<DomainPtr> DomainStore::FindByUuid(const Snapshot& snapshot,
+                                               const std::string& uuid) const {
+  {
+    absl::ReaderMutexLock lock(&index_mutex_);
+    if (snapshot.revision == index_revision_) {
+      auto it = by_uuid_.find(uuid);
+      if (it == by_uuid_.end()) return {};
+      if (const DomainPtr& d = snapshot.domains.Get(it->second)) return {d};
+      return {};
+    }
+  }
+  return Scan(snapshot, [&](const v1::Domain& d) { return d.uuid() == uuid; });
+}
+
+std::vector<DomainPtr> DomainStore::FindByName(const Snapshot& snapshot,
+                                               const std::string& name) const {
+  {
+    absl::ReaderMutexLock lock(&index_mutex_);
+    if (snapshot.revision == index_revision_) {
+      std::vector<DomainPtr> found;
+      auto it = by_name_.find(name);
+      if (it == by_name_.end()) return found;
+      for (uint32_t domid : it->second) {
+        if (const DomainPtr& d = snapshot.domains.Get(domid))
+          found.push_back(d);
+      }
+      return found;
+    }
+  }
+  return Scan(snapshot, [&](const v1::Domain& d) { return d.name() == name; });
 }
 
 std::optional<uint64_t> DomainStore::QuiescentRevision(

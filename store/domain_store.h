@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/call_once.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "store/domain_table.h"
@@ -26,17 +26,6 @@ struct Snapshot {
   uint64_t revision = 0;
   DomainTable domains;
   absl::Time published;
-
-  // Lookups by UUID (canonical) and by name; the index is built on first
-  // use and kept with the snapshot, which never changes.
-  std::vector<DomainPtr> FindByUuid(const std::string& uuid) const;
-  std::vector<DomainPtr> FindByName(const std::string& name) const;
-
- private:
-  struct Index;
-  const Index& index() const;
-  mutable absl::once_flag index_once_;
-  mutable std::shared_ptr<const Index> index_;
 };
 
 // A change the writer commits. domain is the new state (its revision
@@ -97,6 +86,15 @@ class DomainStore {
   WatchBegin Watch(const WatchStart& start, SubscriptionOptions options);
   void Unwatch(const std::shared_ptr<Subscription>& subscription);
 
+  // The domains of `snapshot` with this (canonical) UUID or name: a hash
+  // lookup in the writer's live index when the snapshot is the index's
+  // revision (the usual case), a scan of the snapshot when the model has
+  // moved on since it was taken.
+  std::vector<DomainPtr> FindByUuid(const Snapshot& snapshot,
+                                    const std::string& uuid) const;
+  std::vector<DomainPtr> FindByName(const Snapshot& snapshot,
+                                    const std::string& name) const;
+
   // The store's revision if subscription has nothing queued: everything up
   // to it that concerns the subscriber has been handed out (for BOOKMARK).
   std::optional<uint64_t> QuiescentRevision(
@@ -119,6 +117,16 @@ class DomainStore {
   EventLog log_ ABSL_GUARDED_BY(write_mutex_);
   std::vector<std::shared_ptr<Subscription>> subscriptions_
       ABSL_GUARDED_BY(write_mutex_);
+  void UpdateIndex(const DomainPtr& previous, const DomainPtr& next,
+                   uint32_t domid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(index_mutex_);
+
+  // UUID and name -> domid for the newest state, kept by the writer.
+  mutable absl::Mutex index_mutex_;
+  uint64_t index_revision_ ABSL_GUARDED_BY(index_mutex_) = 0;
+  absl::flat_hash_map<std::string, uint32_t> by_uuid_
+      ABSL_GUARDED_BY(index_mutex_);
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> by_name_
+      ABSL_GUARDED_BY(index_mutex_);
   // Held only to swap or copy the pointer.
   mutable absl::Mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mutex_);

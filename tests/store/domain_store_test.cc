@@ -1,5 +1,6 @@
 #include "store/domain_store.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -140,6 +141,44 @@ TEST(DomainStoreTest, InitialStateAndLiveEventsNeverOverlapOrGap) {
     }
     EXPECT_EQ(expected, static_cast<uint64_t>(kCommits) + 1);
   }
+}
+
+TEST(DomainStoreTest, FindsByUuidAndNameInCurrentAndOlderSnapshots) {
+  DomainStore store({"inst", 100});
+  auto with_uuid = [](Change c, const std::string& uuid) {
+    c.domain->set_uuid(uuid);
+    return c;
+  };
+  store.Commit(One(with_uuid(Add(1, "web"), "u1")));
+  store.Commit(One(with_uuid(Add(2, "web"), "u2")));
+  store.Commit(One(with_uuid(Add(3, "db"), "u3")));
+  auto before = store.snapshot();
+  // The current snapshot is answered from the live index.
+  ASSERT_EQ(store.FindByUuid(*before, "u2").size(), 1u);
+  EXPECT_EQ(store.FindByUuid(*before, "u2")[0]->domid(), 2u);
+  EXPECT_EQ(store.FindByName(*before, "web").size(), 2u);
+  EXPECT_TRUE(store.FindByUuid(*before, "nope").empty());
+
+  // Domain 2 goes, 4 reuses nothing, 3 is renamed: the older snapshot still
+  // answers for its own revision (by a scan), the new one from the index.
+  store.Commit(One(Delete(2)));
+  store.Commit(One(with_uuid(Add(4, "web"), "u4")));
+  Change rename = with_uuid(Modify(3, v1::DOMAIN_STATE_RUNNING), "u3");
+  rename.domain->set_name("db-renamed");
+  store.Commit(One(std::move(rename)));
+  auto after = store.snapshot();
+  EXPECT_EQ(store.FindByUuid(*before, "u2").size(), 1u);
+  EXPECT_TRUE(store.FindByUuid(*after, "u2").empty());
+  EXPECT_EQ(store.FindByUuid(*after, "u4")[0]->domid(), 4u);
+  EXPECT_EQ(store.FindByName(*before, "db").size(), 1u);
+  EXPECT_TRUE(store.FindByName(*after, "db").empty());
+  EXPECT_EQ(store.FindByName(*after, "db-renamed")[0]->domid(), 3u);
+  std::vector<uint32_t> webs;
+  for (const auto& d : store.FindByName(*after, "web")) {
+    webs.push_back(d->domid());
+  }
+  std::sort(webs.begin(), webs.end());
+  EXPECT_EQ(webs, (std::vector<uint32_t>{1, 4}));
 }
 
 TEST(DomainStoreTest, UnwatchStopsDelivery) {
