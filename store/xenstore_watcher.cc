@@ -16,6 +16,8 @@ constexpr char kIntroduce[] = "@introduceDomain";
 constexpr char kRelease[] = "@releaseDomain";
 constexpr char kLocalDomain[] = "/local/domain";
 constexpr char kToken[] = "xenlet";
+// Key reads of at least this many domains at once are logged as they go.
+constexpr size_t kProgressThreshold = 1000;
 
 // "/local/domain/<domid>[/...]" -> domid.
 std::optional<xen::Domid> DomidOfPath(std::string_view path) {
@@ -230,6 +232,17 @@ absl::StatusOr<DomainKeys> XenstoreWatcher::ReadDomainKeys(xen::Domid domid) {
 }
 
 absl::Status XenstoreWatcher::ReadDirtyKeys() {
+  // A full resync of a large host takes a while (xenstored answers slower
+  // with every introduced domain): say how far it has got.
+  size_t total;
+  {
+    absl::MutexLock lock(&mutex_);
+    total = dirty_.size();
+  }
+  const bool report = total >= kProgressThreshold;
+  const absl::Time start = absl::Now();
+  size_t done = 0, reported = 0;
+  if (report) LogInfo("xenstore_keys_reading", {{"domains", total}});
   while (true) {
     std::vector<xen::Domid> batch;
     {
@@ -239,7 +252,15 @@ absl::Status XenstoreWatcher::ReadDirtyKeys() {
         dirty_.erase(dirty_.begin());
       }
     }
+    if (report && (batch.empty() || done - reported >= total / 10)) {
+      reported = done;
+      LogInfo(batch.empty() ? "xenstore_keys_read" : "xenstore_keys_progress",
+              {{"done", done},
+               {"of", total},
+               {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}});
+    }
     if (batch.empty()) return absl::OkStatus();
+    done += batch.size();
     std::vector<DomainKeys> results;
     absl::Status status;
     for (xen::Domid domid : batch) {
