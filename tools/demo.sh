@@ -62,7 +62,7 @@ echo "== live event stream (xenletctl watch) while $DOMAINS domains boot"
 watch_pid=$!
 
 "$bootstorm" --dir "$dir" --socket "$sock" --domains "$DOMAINS" \
-  --watchers 2 2>&1 | sed -u 's/^/   storm | /'
+  --watchers 2 --agent-pid "$agent_pid" 2>&1 | sed -u 's/^/   storm | /'
 status=${PIPESTATUS[0]}
 
 kill "$watch_pid" 2>/dev/null || true

@@ -134,20 +134,6 @@ void Populate(store::DomainStore& store, uint32_t first, uint32_t count) {
   if (!changes.empty()) store.Commit(std::move(changes));
 }
 
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  // The command name may hold spaces: fields start after the last ')'.
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::vector<std::string> f =
-      absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
-  if (f.size() < 13) return -1;
-  // Fields 14 and 15 of stat(5): utime, stime.
-  const double ticks = std::stod(f[11]) + std::stod(f[12]);
-  return ticks / sysconf(_SC_CLK_TCK);
-}
-
 double SelfCpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/process_cpu.h"
 #include "store/domain_store.h"
 #include "xenlet/v1/domain.pb.h"
 
@@ -39,8 +40,6 @@ store::Change MakeChange(uint32_t domid, v1::EventType type);
 // Commits ADDED changes for domids first..first+count-1, 1000 per commit.
 void Populate(store::DomainStore& store, uint32_t first, uint32_t count);
 
-// utime + stime of a process, in seconds (/proc/PID/stat).
-double ProcessCpuSeconds(pid_t pid);
 // This process (getrusage).
 double SelfCpuSeconds();
 

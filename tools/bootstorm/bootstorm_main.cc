@@ -8,13 +8,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/process_cpu.h"
 #include "sim/toolstack.h"
 #include "tools/bootstorm/watch_recorder.h"
 #include "xen/types.h"
@@ -31,7 +34,52 @@ struct Options {
   std::string reason = "poweroff";
   bool teardown = true;
   double converge_timeout = 60;
+  int agent_pid = 0;
 };
+
+// CPU seconds two processes used over a phase (-1 where unknown).
+struct CpuUse {
+  double agent = -1;
+  double xenstored = -1;
+};
+
+pid_t XenstoredPid(const std::string& dir) {
+  std::ifstream in(dir + "/xenstored.pid");
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+class CpuMeter {
+ public:
+  CpuMeter(pid_t agent, pid_t xenstored)
+      : agent_(agent),
+        xenstored_(xenstored),
+        agent0_(agent > 0 ? ProcessCpuSeconds(agent) : -1),
+        xenstored0_(xenstored > 0 ? ProcessCpuSeconds(xenstored) : -1) {}
+  CpuUse Used() const {
+    CpuUse use;
+    if (agent0_ >= 0) use.agent = ProcessCpuSeconds(agent_) - agent0_;
+    if (xenstored0_ >= 0) {
+      use.xenstored = ProcessCpuSeconds(xenstored_) - xenstored0_;
+    }
+    return use;
+  }
+
+ private:
+  pid_t agent_, xenstored_;
+  double agent0_, xenstored0_;
+};
+
+std::string CpuText(const CpuUse& use) {
+  std::string out;
+  if (use.agent >= 0) out += absl::StrFormat("xenlet %.2f s CPU", use.agent);
+  if (use.xenstored >= 0) {
+    out += absl::StrFormat("%sxenstored %.2f s CPU", out.empty() ? "" : ", ",
+                           use.xenstored);
+  }
+  return out.empty() ? "" : absl::StrCat(" (", out, ")");
+}
 
 struct Expected {
   std::string uuid;
@@ -187,6 +235,9 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("!--no-teardown", o.teardown,
                "Leave the domains running at the end");
+  app.add_option("--agent-pid", o.agent_pid,
+                 "xenlet's process id, to report the CPU time it used during "
+                 "each phase (xenstored's is read from DIR/xenstored.pid)");
   app.add_option("--converge-timeout", o.converge_timeout,
                  "Seconds the clients get to match the hypervisor after each "
                  "phase")
@@ -239,6 +290,8 @@ int Run(int argc, char** argv) {
   std::printf("bootstorm: booting %d domains, %d watch client(s)\n", o.domains,
               o.watchers);
   std::vector<xen::Domid> booted;
+  const pid_t xenstored_pid = XenstoredPid(o.dir);
+  const CpuMeter boot_cpu(o.agent_pid, xenstored_pid);
   const absl::Time boot_start = absl::Now();
   std::vector<int> indexes(o.domains);
   for (int i = 0; i < o.domains; ++i) indexes[i] = i;
@@ -255,9 +308,12 @@ int Run(int argc, char** argv) {
   });
   const double boot_seconds = absl::ToDoubleSeconds(absl::Now() - boot_start);
   ok = ok && storm.Converge("booted");
+  const CpuUse boot_use = boot_cpu.Used();
 
   double down_seconds = 0;
+  CpuUse down_use;
   if (ok && o.teardown) {
+    const CpuMeter down_cpu(o.agent_pid, xenstored_pid);
     const absl::Time down_start = absl::Now();
     ok = storm.Phase("shut down", booted, [&](xen::Domid d) {
       return (*toolstack)->ShutdownDomain(d, reason->second);
@@ -268,13 +324,16 @@ int Run(int argc, char** argv) {
     });
     ok = ok && storm.Converge("destroyed");
     down_seconds = absl::ToDoubleSeconds(absl::Now() - down_start);
+    down_use = down_cpu.Used();
   }
 
   std::printf("\nbootstorm summary\n");
-  std::printf("  boot:     %zu domains in %.2f s (%.1f domains/s)\n",
-              booted.size(), boot_seconds, booted.size() / boot_seconds);
+  std::printf("  boot:     %zu domains in %.2f s (%.1f domains/s)%s\n",
+              booted.size(), boot_seconds, booted.size() / boot_seconds,
+              CpuText(boot_use).c_str());
   if (o.teardown) {
-    std::printf("  teardown: shutdown + destroy in %.2f s\n", down_seconds);
+    std::printf("  teardown: shutdown + destroy in %.2f s%s\n", down_seconds,
+                CpuText(down_use).c_str());
   }
   for (size_t i = 0; i < watchers.size(); ++i) {
     WatchRecorder::Snapshot s = watchers[i]->Get();
