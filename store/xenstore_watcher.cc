@@ -16,6 +16,8 @@ constexpr char kIntroduce[] = "@introduceDomain";
 constexpr char kRelease[] = "@releaseDomain";
 constexpr char kLocalDomain[] = "/local/domain";
 constexpr char kToken[] = "xenlet";
+// How long a burst of watch events may be drained before keys are read.
+constexpr absl::Duration kSettle = absl::Milliseconds(10);
 // Key reads of at least this many domains at once are logged as they go.
 constexpr size_t kProgressThreshold = 1000;
 
@@ -344,12 +346,18 @@ void XenstoreWatcher::Loop() {
       // Short waits so that new dirty domains (from sweeps) and Stop() are
       // noticed promptly even when xenstore is quiet.
       auto event = client_->NextWatchEvent(absl::Milliseconds(50));
-      if (event.ok()) {
-        if (*event) HandleEvent(**event);
-        // Drain what is already queued before doing anything else: a
-        // watcher that lags makes every xenstore writer slower.
+      if (event.ok() && *event) {
+        HandleEvent(**event);
+        // Drain the burst before reading: one toolstack transaction fires
+        // a dozen events that arrive over a few hundred microseconds, and
+        // reading after the first would read the domain again for the
+        // rest. Until a millisecond passes without an event, for at most
+        // kSettle (a watcher that lags makes every writer slower).
+        const absl::Time settle = absl::Now() + kSettle;
         while (event.ok() && *event) {
-          event = client_->NextWatchEvent(absl::ZeroDuration());
+          absl::Duration wait =
+              std::min(absl::Milliseconds(1), settle - absl::Now());
+          event = client_->NextWatchEvent(std::max(wait, absl::ZeroDuration()));
           if (event.ok() && *event) HandleEvent(**event);
         }
       }
