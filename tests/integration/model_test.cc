@@ -69,7 +69,8 @@ class DroppingClient : public xen::XenstoreClient {
 
 class ModelTest : public ::testing::Test {
  protected:
-  void StartModel(absl::Duration sweep_interval, bool drop_release = false) {
+  void StartModel(absl::Duration sweep_interval, bool drop_release = false,
+                  bool start = true) {
     auto host = sim::SimHost::Start();
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
@@ -93,7 +94,7 @@ class ModelTest : public ::testing::Test {
         },
         options);
     events_ = std::make_unique<StoreEvents>(&model_->store());
-    ASSERT_OK(model_->Start());
+    if (start) ASSERT_OK(model_->Start());
   }
 
   void TearDown() override {
@@ -289,6 +290,31 @@ TEST_F(ModelTest, VolatileFieldsAreRefreshedWithoutEvents) {
   }));
   EXPECT_EQ(events_->ForDomid(domid).size(), events_before);
   EXPECT_EQ(model_->store().snapshot()->revision, revision_before);
+}
+
+TEST_F(ModelTest, StartsWithoutXenstoredAndCatchesUpWhenItComes) {
+  StartModel(absl::Milliseconds(100), false, /*start=*/false);
+  sim::DomainSpec spec;
+  spec.name = "early";
+  auto created = toolstack_->CreateDomain(spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_OK(host_->KillXenstored());
+  // The hypervisor is enough to start: the domain is there, nameless, and
+  // the watcher keeps trying to connect.
+  ASSERT_OK(model_->Start());
+  ASSERT_NE(Current(created->domid), nullptr);
+  EXPECT_EQ(Current(created->domid)->name(), "");
+  EXPECT_EQ(model_->watcher().state(), XenstoreState::kReconnecting);
+
+  ASSERT_OK(host_->StartXenstored());  // an empty store: rebuild it
+  ASSERT_OK(toolstack_->ReconnectXenstore());
+  ASSERT_OK(toolstack_->RestoreDomains());
+  ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
+    auto d = Current(created->domid);
+    return model_->watcher().state() == XenstoreState::kConnected && d &&
+           !d->name().empty();
+  }));
+  EXPECT_GE(model_->watcher().stats().reconnects, 1u);
 }
 
 TEST_F(ModelTest, XenstoredRestartIsFollowedByAResync) {
