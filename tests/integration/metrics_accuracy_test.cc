@@ -144,7 +144,14 @@ TEST(MetricsAccuracyTest, CountersEqualWhatXenAndXenstoredSaw) {
   for (size_t k = 0; k < base.size(); ++k) {
     auto kind = static_cast<xen::HypercallKind>(k);
     const uint64_t counted = calls.hypercalls(kind) - base[k];
-    EXPECT_EQ(counted, fake.Get(kind)) << xen::HypercallKindName(kind);
+    if (kind == xen::HypercallKind::kGetDomainInfo) {
+      // The fake counts every process on the host, and xenstored itself
+      // calls getdomaininfo (check_domains, when the domain table changes:
+      // the last destroy may still be settling). The agent never does.
+      EXPECT_EQ(counted, 0u);
+    } else {
+      EXPECT_EQ(counted, fake.Get(kind)) << xen::HypercallKindName(kind);
+    }
     window_total += counted;
   }
   EXPECT_GE(fake.Get(xen::HypercallKind::kGetDomainInfoList), 10u);
