@@ -4,9 +4,9 @@
 // for a sweep) and the domain keys the model tracks, either with one watch
 // on /local/domain filtered here or with one watch per tracked key of each
 // domain (WatchMode; see BENCHMARKS.md for what each costs xenstored).
-// Reads the tracked keys of changed domains with plain reads (no
-// transaction: see ReadDirtyKeys), coalescing repeated changes of one
-// domain into one read of its keys. When the
+// Drains each burst of events, then reads the tracked keys of the domains
+// they touched, once per domain, with plain reads bracketed by two reads of
+// the domain's vm key (no transaction: see ReadDomainKeys). When the
 // connection to xenstored is lost it reconnects with backoff, registers its
 // watches again and asks for a full resync (every domain's keys and a
 // sweep): events missed while disconnected are never silently lost.
