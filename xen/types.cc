@@ -4,23 +4,6 @@
 
 namespace xenlet::xen {
 
-const char* ShutdownRequestWord(ShutdownReason reason) {
-  switch (reason) {
-    case ShutdownReason::kPoweroff:
-      return "poweroff";
-    case ShutdownReason::kReboot:
-      return "reboot";
-    case ShutdownReason::kSuspend:
-      return "suspend";
-    case ShutdownReason::kSoftReset:
-      return "soft_reset";
-    case ShutdownReason::kCrash:
-    case ShutdownReason::kWatchdog:
-      return "";
-  }
-  return "";
-}
-
 const char* ShutdownReasonName(ShutdownReason reason) {
   switch (reason) {
     case ShutdownReason::kPoweroff:
@@ -37,6 +20,14 @@ const char* ShutdownReasonName(ShutdownReason reason) {
       return "soft_reset";
   }
   return "unknown";
+}
+
+const char* ShutdownRequestWord(ShutdownReason reason) {
+  // A crash or a watchdog is nothing a toolstack asks a guest for.
+  if (reason == ShutdownReason::kCrash || reason == ShutdownReason::kWatchdog) {
+    return "";
+  }
+  return ShutdownReasonName(reason);
 }
 
 std::string DomainInfo::Uuid() const {

@@ -13,9 +13,12 @@
 
 #include "common/process_cpu.h"
 #include "store/domain_store.h"
+#include "tests/testing/temp_dir.h"
 #include "xenlet/v1/domain.pb.h"
 
 namespace xenlet::bench {
+
+using ::xenlet::testing::TempDir;
 
 // "name: a / b = x" is printed after the run, a and b being the mean real
 // time per iteration of two benchmarks (full names, e.g. "BM_Commit/1000").
@@ -42,20 +45,6 @@ void Populate(store::DomainStore& store, uint32_t first, uint32_t count);
 
 // This process (getrusage).
 double SelfCpuSeconds();
-
-// A fresh /tmp/xlbench.XXXXXX (short enough for a unix socket), removed by
-// the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace xenlet::bench
 
