@@ -193,8 +193,14 @@ DomainServiceImpl::WatchDomains(grpc::CallbackServerContext* context,
   auto* stream = new WatchStream(store_, *request, options_.watch,
                                  [this](WatchStream* done) {
                                    absl::MutexLock lock(&streams_mutex_);
+                                   // Counters never go down: an ended
+                                   // stream's coalesced events stay counted.
+                                   ended_coalesced_ += done->coalesced_total();
                                    streams_.erase(done);
                                  });
+  if (stream->resync() != v1::RESYNC_REASON_UNSPECIFIED) {
+    ++resyncs_[stream->resync()];
+  }
   streams_.insert(stream);
   stream->Start();
   return stream;

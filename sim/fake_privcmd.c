@@ -226,7 +226,9 @@ static long sysctl_op(struct xlsim_header* h, struct xen_sysctl* op) {
   COUNT(h, kind);
   long ret = inject(h, kind);
   if (ret) return ret;
-  if (op->interface_version != XEN_SYSCTL_INTERFACE_VERSION) return -EACCES;
+  uint32_t want = h->sysctl_interface_version ? h->sysctl_interface_version
+                                              : XEN_SYSCTL_INTERFACE_VERSION;
+  if (op->interface_version != want) return -EACCES;
   switch (op->cmd) {
     case XEN_SYSCTL_getdomaininfolist: {
       /* One pass under one lock, from first_domain up: a consistent view. */
@@ -266,13 +268,18 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
     case XEN_DOMCTL_destroydomain:
       kind = XLSIM_CALL_DESTROY;
       break;
+    case XEN_DOMCTL_resumedomain:
+      kind = XLSIM_CALL_RESUME;
+      break;
     default:
       kind = XLSIM_CALL_OTHER;
   }
   COUNT(h, kind);
   long ret = inject(h, kind);
   if (ret) return ret;
-  if (op->interface_version != XEN_DOMCTL_INTERFACE_VERSION) return -EACCES;
+  uint32_t want = h->domctl_interface_version ? h->domctl_interface_version
+                                              : XEN_DOMCTL_INTERFACE_VERSION;
+  if (op->interface_version != want) return -EACCES;
   unsigned domid = op->domain;
   if (kind == XLSIM_CALL_GETDOMAININFO) {
     /* A missing domid is answered with the next domain up. */
@@ -310,6 +317,14 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
     } else {
       d->pause_count--;
     }
+  } else if (kind == XLSIM_CALL_RESUME) {
+    /* EINVAL for the caller's own domain; any other domain is resumed,
+     * shut down or not (domain_resume). */
+    if (domid == 0) {
+      ret = -EINVAL;
+    } else {
+      xlsim_resume(d);
+    }
   } else {
     /* The domain stays, dying, until its last reference goes (the
      * toolstack reaps it); destroying a dying domain again succeeds. */
@@ -336,16 +351,11 @@ static long sched_op(struct xlsim_header* h, unsigned long cmd, void* arg) {
   xlsim_lock(1);
   if (!xlsim_present(h, r->domain_id)) {
     ret = -ESRCH;
-  } else if (r->domain_id == 0) {
-    ret = -EINVAL; /* would shut the host down: refused by the simulator */
   } else {
-    /* The first reason sticks; shutting down again changes nothing. */
+    /* Xen's domain_shutdown: the first code sticks; for dom0 the host
+     * halts (recorded in the state file, see xlsim_shutdown). */
     struct xlsim_domain* d = &xlsim_domains(h)[r->domain_id];
-    if (!d->shut_down) {
-      d->shut_down = 1;
-      d->shutdown_reason = r->reason & XEN_DOMINF_shutdownmask;
-      xlsim_account(d);
-    }
+    xlsim_shutdown(h, r->domain_id, d, r->reason);
   }
   xlsim_unlock(ret == 0);
   return ret;

@@ -50,6 +50,7 @@ void DefaultState(xlsim_header* h) {
   d0.info.tot_pages = d0.info.max_pages = 1ull << 18;
   d0.info.nr_online_vcpus = 4;
   d0.info.max_vcpu_id = 3;
+  d0.shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
   xlsim_account(&d0);
   xlsim_set_present(h, 0, 1);
 }
@@ -102,7 +103,10 @@ absl::Status DomainTable::Add(Domid domid, const DomainConfig& config) {
   d.info.tot_pages = config.memory_bytes / xen::kPageSize;
   d.info.max_pages = d.info.tot_pages;
   d.info.nr_online_vcpus = config.vcpus;
-  d.info.max_vcpu_id = config.vcpus ? config.vcpus - 1 : 0;
+  // Xen reports XEN_INVALID_MAX_VCPU_ID while a domain has no vCPU.
+  d.info.max_vcpu_id =
+      config.vcpus ? config.vcpus - 1 : XEN_INVALID_MAX_VCPU_ID;
+  d.shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
   d.info.shared_info_frame = 0x100000 + domid;
   d.info.gpaddr_bits = 52;
   if (config.hvm) d.info.flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap;
@@ -197,6 +201,47 @@ absl::Status HypervisorState::ReapDomain(Domid domid) {
     table.Remove(domid);
     return absl::OkStatus();
   });
+}
+
+absl::Status HypervisorState::GuestSetShutdownCode(Domid domid, uint8_t code) {
+  return Mutate([&](DomainTable& table) {
+    if (!table.Present(domid)) {
+      return absl::NotFoundError(absl::StrCat("domain ", domid));
+    }
+    // SCHEDOP_shutdown_code (sched/core.c): the code is set for a later
+    // shutdown, the first one given sticks, and the guest keeps running.
+    xlsim_domain& d = table.Domain(domid);
+    if (d.shutdown_code == XLSIM_SHUTDOWN_CODE_INVALID) d.shutdown_code = code;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HypervisorState::GuestShutdown(Domid domid, uint8_t reason) {
+  return Mutate([&](DomainTable& table) {
+    if (!table.Present(domid)) {
+      return absl::NotFoundError(absl::StrCat("domain ", domid));
+    }
+    xlsim_domain& d = table.Domain(domid);
+    xlsim_shutdown(table.header(), domid, &d, reason);
+    return absl::OkStatus();
+  });
+}
+
+HostHalts HypervisorState::host_halts() const {
+  HostHalts out;
+  Read([&](DomainTable& table) {
+    out.count = table.header()->host_halts;
+    out.last_reason = table.header()->host_halt_reason;
+  });
+  return out;
+}
+
+void HypervisorState::SetInterfaceVersions(uint32_t domctl, uint32_t sysctl) {
+  Mutate([&](DomainTable& table) {
+    table.header()->domctl_interface_version = domctl;
+    table.header()->sysctl_interface_version = sysctl;
+    return absl::OkStatus();
+  }).IgnoreError();
 }
 
 absl::Status HypervisorState::Mutate(

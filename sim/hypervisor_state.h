@@ -71,6 +71,12 @@ class DomainTable {
   xlsim_header* h_;
 };
 
+// Remote shutdowns of dom0 (on Xen: the host halts or reboots).
+struct HostHalts {
+  uint32_t count = 0;
+  uint32_t last_reason = 0;  // Xen's SHUTDOWN_* code
+};
+
 class HypervisorState {
  public:
   // A new state file at path (replacing any): dom0 only, Xen 4.17, a
@@ -92,6 +98,17 @@ class HypervisorState {
   // FAILED_PRECONDITION unless it is dying (destroyed), so that a domain is
   // never reaped behind the toolstack's back; NOT_FOUND if absent.
   absl::Status ReapDomain(Domid domid);
+  // What a guest does to itself (its own hypercalls, which no process on
+  // dom0 makes): SCHEDOP_shutdown_code sets the code a later shutdown
+  // reports without stopping the guest; SCHEDOP_shutdown shuts it down
+  // (the first code given sticks, as in Xen's domain_shutdown).
+  absl::Status GuestSetShutdownCode(Domid domid, uint8_t code);
+  absl::Status GuestShutdown(Domid domid, uint8_t reason);
+  // Whether anyone asked Xen to shut dom0 (the host) down.
+  HostHalts host_halts() const;
+  // The domctl/sysctl interface versions the simulated Xen accepts (0: its
+  // own, 4.17's); callers built for others get EACCES, as from Xen.
+  void SetInterfaceVersions(uint32_t domctl, uint32_t sysctl);
   // Runs fn on the table under the exclusive lock, then bumps the
   // generation and wakes waiters (xenstored's VIRQ_DOM_EXC) once, whatever
   // fn returned.

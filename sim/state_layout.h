@@ -41,7 +41,7 @@ extern "C" {
 #define XLSIM_STATE_ENV "XENLET_SIM_STATE"
 /* "XLSIMST1" */
 #define XLSIM_MAGIC 0x315453494d534c58ULL
-#define XLSIM_LAYOUT_VERSION 1
+#define XLSIM_LAYOUT_VERSION 2
 #define XLSIM_NDOM DOMID_FIRST_RESERVED
 #define XLSIM_HEADER_SIZE 16384
 
@@ -57,6 +57,7 @@ enum xlsim_call {
   XLSIM_CALL_DESTROY,
   XLSIM_CALL_SHUTDOWN,
   XLSIM_CALL_OTHER, /* anything else: answered ENOSYS/EOPNOTSUPP */
+  XLSIM_CALL_RESUME,
   XLSIM_CALL_COUNT
 };
 
@@ -72,11 +73,17 @@ struct xlsim_domain {
   struct xen_domctl_getdomaininfo info;
   uint32_t pause_count; /* controller pause count: paused iff > 0 */
   uint32_t dying;       /* destroyed, not yet gone */
-  uint32_t shut_down;   /* shutdown flag; reason in shutdown_reason */
-  uint32_t shutdown_reason;
+  uint32_t shut_down;   /* Xen's d->is_shut_down */
+  /* Xen's d->shutdown_code: XLSIM_SHUTDOWN_CODE_INVALID while none was
+   * given; set by the first shutdown (or SCHEDOP_shutdown_code) and kept. */
+  uint32_t shutdown_code;
   uint64_t cpu_ns;        /* cpu time accumulated while not running */
   uint64_t running_since; /* CLOCK_MONOTONIC ns, 0 when not running */
 };
+
+/* Xen's SHUTDOWN_CODE_INVALID (xen/include/xen/sched.h): all ones in an
+ * unsigned int, so the 8-bit field of getdomaininfo's flags reads 255. */
+#define XLSIM_SHUTDOWN_CODE_INVALID (~0u)
 
 struct xlsim_header {
   uint64_t magic;
@@ -96,6 +103,16 @@ struct xlsim_header {
   uint32_t xen_minor;
   char xen_extra[16];
   struct xen_sysctl_physinfo physinfo;
+  /* SCHEDOP_remote_shutdown of dom0: on Xen, hwdom_shutdown() halts or
+   * reboots the whole host. Recorded (count and the last reason) so that a
+   * test can prove nobody ever asks for it. */
+  uint32_t host_halts;
+  uint32_t host_halt_reason;
+  /* The domctl and sysctl interface versions this "Xen" accepts (EACCES
+   * for others, as do_domctl/do_sysctl answer); 0: the ones of the headers
+   * the fake is built with (Xen 4.17). Set to simulate another release. */
+  uint32_t domctl_interface_version;
+  uint32_t sysctl_interface_version;
   uint64_t present[(XLSIM_NDOM + 63) / 64];
 };
 
@@ -177,24 +194,53 @@ static inline void xlsim_fill_info(struct xlsim_header* h, unsigned domid,
   out->domain = (domid_t)domid;
   out->flags = d->info.flags & keep;
   if (d->dying) out->flags |= XEN_DOMINF_dying;
-  if (d->shut_down) {
-    out->flags |=
-        XEN_DOMINF_shutdown | ((d->shutdown_reason & XEN_DOMINF_shutdownmask)
-                               << XEN_DOMINF_shutdownshift);
-  }
+  if (d->shut_down) out->flags |= XEN_DOMINF_shutdown;
   if (d->pause_count) out->flags |= XEN_DOMINF_paused;
-  /* A simulated guest is always running when it may run, else blocked. */
-  if (xlsim_runnable(d)) {
+  /* Xen's getdomaininfo (domctl.c) ORs the whole shutdown code in, shifted:
+   * a live domain's SHUTDOWN_CODE_INVALID sets every bit from 16 up. */
+  out->flags |= d->shutdown_code << XEN_DOMINF_shutdownshift;
+  /* Running if a vCPU is on a CPU, blocked if every online vCPU blocked,
+   * neither without an online vCPU (Xen reports no scheduler flag then). A
+   * simulated guest is busy: its vCPUs run whenever they may, and a paused,
+   * shut-down or dying domain's vCPUs are paused, which is not blocked. */
+  if (d->info.nr_online_vcpus && xlsim_runnable(d)) {
     out->flags |= XEN_DOMINF_running;
-  } else if (!d->dying) {
-    out->flags |= XEN_DOMINF_blocked;
   }
   out->cpu_time = d->cpu_ns;
   if (d->running_since) {
     out->cpu_time += (xlsim_now_ns() - d->running_since) *
                      (d->info.nr_online_vcpus ? d->info.nr_online_vcpus : 1);
   }
-  if (d->dying) out->nr_online_vcpus = 0;
+}
+
+/* Xen's domain_shutdown() (common/domain.c), for any caller: the first
+ * code given sticks; dom0's shutdown is the host's (hwdom_shutdown, here
+ * recorded); the shutdown flag is set once. Returns whether VIRQ_DOM_EXC
+ * would be sent. Call under the exclusive lock. */
+static inline int xlsim_shutdown(struct xlsim_header* h, unsigned domid,
+                                 struct xlsim_domain* d, uint32_t reason) {
+  if (d->shutdown_code == XLSIM_SHUTDOWN_CODE_INVALID)
+    d->shutdown_code = reason & XEN_DOMINF_shutdownmask;
+  if (domid == 0) {
+    h->host_halts++;
+    h->host_halt_reason = d->shutdown_code;
+    /* The simulated host carries on (with dom0's code cleared again) so
+     * that the test that asked can report it. */
+    d->shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
+    return 0;
+  }
+  if (d->shut_down) return 0;
+  d->shut_down = 1;
+  xlsim_account(d);
+  return 1;
+}
+
+/* Xen's domain_resume() (XEN_DOMCTL_resumedomain, and the end of a soft
+ * reset): shutdown cleared, the code invalid again, vCPUs unpaused. */
+static inline void xlsim_resume(struct xlsim_domain* d) {
+  d->shut_down = 0;
+  d->shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
+  xlsim_account(d);
 }
 
 #endif /* XENLET_SIM_STATE_LAYOUT_H_ */

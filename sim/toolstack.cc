@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "sim/domctl.h"
 #include "xen/libxenstore_client.h"
 #include "xen/xenctrl_hypervisor.h"
 
@@ -262,6 +263,15 @@ absl::Status Toolstack::ShutdownDomain(Domid domid,
   }
   // The guest's SCHEDOP_shutdown; the fake answers the remote form.
   return hypervisor_->ShutdownDomain(domid, reason);
+}
+
+absl::Status Toolstack::ResumeDomain(Domid domid) {
+  return ResumeDomainDomctl(domid);
+}
+
+absl::Status Toolstack::GuestSetShutdownCode(Domid domid,
+                                             xen::ShutdownReason reason) {
+  return state_->GuestSetShutdownCode(domid, static_cast<uint8_t>(reason));
 }
 
 absl::Status Toolstack::DestroyDomain(Domid domid) {

@@ -67,6 +67,12 @@ class Toolstack {
   // keys removed, XS_RELEASE (if xenstored has not released it already),
   // then the domain vanishes and its domid becomes free.
   absl::Status DestroyDomain(Domid domid);
+  // A suspended (or otherwise shut-down) domain runs again with the same
+  // domid, its shutdown code invalid again (XEN_DOMCTL_resumedomain).
+  absl::Status ResumeDomain(Domid domid);
+  // The guest's SCHEDOP_shutdown_code: the code a later shutdown reports,
+  // set while the guest keeps running.
+  absl::Status GuestSetShutdownCode(Domid domid, xen::ShutdownReason reason);
 
   // After xenstored was restarted: a new connection.
   absl::Status ReconnectXenstore();

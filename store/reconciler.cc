@@ -30,11 +30,23 @@ v1::Transition TransitionOf(v1::DomainState from, v1::DomainState to) {
   }
 }
 
-bool ConfigDiffers(const xen::DomainInfo& a, const xen::DomainInfo& b) {
+// The shutdown code the model shows: only while the shutdown flag is set
+// (a running guest may have set one for later: not shown until it counts).
+int VisibleShutdownCode(const xen::DomainInfo& info) {
+  return info.shutdown ? info.shutdown_code : -1;
+}
+
+// Every field of a domain that is neither volatile nor derived from the
+// lifecycle state: a difference is an UPDATED event even when the state
+// stays (a shut-down domain then paused keeps SHUTDOWN but its paused flag
+// changed, and the model must show it).
+bool StableFieldsDiffer(const xen::DomainInfo& a, const xen::DomainInfo& b) {
   return a.hvm != b.hvm || a.hap != b.hap || a.debugged != b.debugged ||
-         a.xenstore_domain != b.xenstore_domain || a.max_pages != b.max_pages ||
-         a.max_vcpu_id != b.max_vcpu_id || a.cpupool != b.cpupool ||
-         a.ssidref != b.ssidref || a.shutdown_code != b.shutdown_code;
+         a.xenstore_domain != b.xenstore_domain || a.paused != b.paused ||
+         a.shutdown != b.shutdown || a.dying != b.dying ||
+         a.max_pages != b.max_pages || a.max_vcpu_id != b.max_vcpu_id ||
+         a.cpupool != b.cpupool || a.ssidref != b.ssidref ||
+         VisibleShutdownCode(a) != VisibleShutdownCode(b);
 }
 
 bool VolatileDiffers(const xen::DomainInfo& a, const xen::DomainInfo& b) {
@@ -89,7 +101,9 @@ std::unique_ptr<v1::Domain> Reconciler::Build(const Tracked& t) const {
   flags->set_hap(info.hap);
   flags->set_debugged(info.debugged);
   flags->set_xenstore_domain(info.xenstore_domain);
-  d->set_vcpus_max(info.max_vcpu_id + 1);
+  // No vCPU yet (before max_vcpus): 0 configured, not ~0u + 1.
+  d->set_vcpus_max(
+      info.max_vcpu_id == xen::kInvalidMaxVcpuId ? 0 : info.max_vcpu_id + 1);
   v1::DomainMemory* memory = d->mutable_memory();
   memory->set_max_bytes(info.max_pages * xen::kPageSize);
   if (auto target = t.keys.find("memory/target"); target != t.keys.end()) {
@@ -176,7 +190,7 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     const v1::DomainState before = DeriveState(t.info, t.has_run);
     if (!info.paused && !info.shutdown && !info.dying) t.has_run = true;
     const v1::DomainState after = DeriveState(info, t.has_run);
-    const bool config = ConfigDiffers(t.info, info);
+    const bool config = StableFieldsDiffer(t.info, info);
     const bool volatile_only =
         !config && before == after && VolatileDiffers(t.info, info);
     t.info = info;

@@ -15,6 +15,12 @@ using Domid = uint32_t;
 inline constexpr Domid kDomidFirstReserved = 0x7FF0;
 inline constexpr Domid kMaxDomid = kDomidFirstReserved - 1;
 inline constexpr uint64_t kPageSize = 4096;
+// XEN_INVALID_MAX_VCPU_ID: what getdomaininfo reports as max_vcpu_id for a
+// domain without vCPUs (before the toolstack's max_vcpus domctl).
+inline constexpr uint32_t kInvalidMaxVcpuId = ~0u;
+// The 8-bit shutdown code of getdomaininfo's flags for a domain that has
+// none (Xen's SHUTDOWN_CODE_INVALID, all ones, truncated to the field).
+inline constexpr uint8_t kShutdownCodeInvalid = 0xff;
 
 // Xen's SHUTDOWN_* codes, in Xen's numbering.
 enum class ShutdownReason : uint8_t {
@@ -45,14 +51,16 @@ struct DomainInfo {
   bool debugged = false;
   bool xenstore_domain = false;
   bool hap = false;
-  uint8_t shutdown_code = 0;  // valid when shutdown
+  // As Xen reports it, shutdown or not: kShutdownCodeInvalid until a code
+  // is given (a running guest may set one for a later shutdown).
+  uint8_t shutdown_code = kShutdownCodeInvalid;
   uint64_t tot_pages = 0;
   uint64_t max_pages = 0;
   uint64_t outstanding_pages = 0;
   uint64_t shr_pages = 0;
   uint64_t cpu_time_ns = 0;
   uint32_t nr_online_vcpus = 0;
-  uint32_t max_vcpu_id = 0;
+  uint32_t max_vcpu_id = kInvalidMaxVcpuId;  // invalid: no vCPU yet
   uint32_t ssidref = 0;
   uint32_t cpupool = 0;
 

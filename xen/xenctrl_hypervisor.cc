@@ -9,6 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "xen/errno_status.h"
 
+// The Xen release whose public headers this file is compiled against.
+#define XEN_SUPPORTED_VERSION "4.17"
+
 extern "C" {
 #define __XEN_TOOLS__ 1
 #include <xen/domctl.h>
@@ -20,6 +23,23 @@ extern "C" {
 
 namespace xenlet::xen {
 namespace {
+
+// Xen refuses a domctl or sysctl whose interface version is not its own
+// with EACCES (do_domctl/do_sysctl). The versions change with every Xen
+// release (4.18 changed both), and xenlet is built against one: say so
+// rather than report a permission problem.
+absl::Status HypercallError(int err, const char* what, const char* interface,
+                            uint32_t version) {
+  if (err == EACCES) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, ": the hypervisor refused ", interface, " 0x", absl::Hex(version),
+        " (xenlet is built against Xen ", XEN_SUPPORTED_VERSION,
+        "'s headers and libraries); this host runs another Xen version: "
+        "build xenlet against this host's libxen (docs/architecture.md, "
+        "\"Xen versions\")"));
+  }
+  return ErrnoToStatus(err, what);
+}
 
 DomainInfo Convert(const xen_domctl_getdomaininfo& in) {
   DomainInfo out;
@@ -106,7 +126,11 @@ class XenctrlHypervisor : public Hypervisor {
       err = count < 0 ? errno : 0;
     }
     Observe(HypercallKind::kGetDomainInfoList, err, start);
-    if (count < 0) return ErrnoToStatus(err, "XEN_SYSCTL_getdomaininfolist");
+    if (count < 0) {
+      return HypercallError(err, "XEN_SYSCTL_getdomaininfolist",
+                            "XEN_SYSCTL_INTERFACE_VERSION",
+                            XEN_SYSCTL_INTERFACE_VERSION);
+    }
     out->clear();
     out->reserve(count);
     for (int i = 0; i < count; ++i) out->push_back(Convert(list_buffer_[i]));
@@ -133,7 +157,9 @@ class XenctrlHypervisor : public Hypervisor {
     };
     if (rc < 0) {
       if (err == ESRCH) return not_found();
-      return ErrnoToStatus(err, "XEN_DOMCTL_getdomaininfo");
+      return HypercallError(err, "XEN_DOMCTL_getdomaininfo",
+                            "XEN_DOMCTL_INTERFACE_VERSION",
+                            XEN_DOMCTL_INTERFACE_VERSION);
     }
     // For a missing domid Xen answers with the next domain up.
     if (domctl_->u.getdomaininfo.domain != domid) return not_found();

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "gtest/gtest.h"
+#include "sim/domctl.h"
 #include "sim/hypervisor_state.h"
 #include "sim/sim_host.h"
 #include "tests/sim/test_util.h"
@@ -171,6 +172,121 @@ TEST_F(HypervisorTest, ShutdownKeepsTheFirstReason) {
   EXPECT_EQ(hv->ShutdownDomain(9, xen::ShutdownReason::kPoweroff).code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(Calls(HypercallKind::kRemoteShutdown), 3u);
+}
+
+// Xen's getdomaininfo ORs d->shutdown_code in whatever the state: a live
+// domain's SHUTDOWN_CODE_INVALID reads 255 in the 8-bit field.
+TEST_F(HypervisorTest, ALiveDomainsShutdownCodeIsInvalid) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo info, hv->GetDomainInfo(1));
+  EXPECT_FALSE(info.shutdown);
+  EXPECT_EQ(info.shutdown_code, xen::kShutdownCodeInvalid);
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo dom0, hv->GetDomainInfo(0));
+  EXPECT_EQ(dom0.shutdown_code, xen::kShutdownCodeInvalid);
+}
+
+// Before max_vcpus a domain has no vCPU: max_vcpu_id is
+// XEN_INVALID_MAX_VCPU_ID and neither running nor blocked is reported.
+TEST_F(HypervisorTest, ADomainWithoutVcpusReportsNoSchedulerFlag) {
+  XLSIM_ASSERT_OK(host_->state().Mutate([](DomainTable& t) {
+    DomainConfig c;
+    c.vcpus = 0;
+    return t.Add(1, c);
+  }));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo info, hv->GetDomainInfo(1));
+  EXPECT_EQ(info.max_vcpu_id, xen::kInvalidMaxVcpuId);
+  EXPECT_EQ(info.nr_online_vcpus, 0u);
+  EXPECT_FALSE(info.running);
+  EXPECT_FALSE(info.blocked);
+}
+
+// A paused domain's vCPUs are paused, not blocked (Xen sets blocked only
+// for vCPUs that blocked themselves), and not running.
+TEST_F(HypervisorTest, APausedDomainIsNeitherRunningNorBlocked) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo created, hv->GetDomainInfo(1));
+  EXPECT_TRUE(created.paused);
+  EXPECT_FALSE(created.running);
+  EXPECT_FALSE(created.blocked);
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo running, hv->GetDomainInfo(1));
+  EXPECT_TRUE(running.running);
+}
+
+// SCHEDOP_shutdown_code: a running guest sets the code a later shutdown
+// reports, keeps running, and the first code given sticks (domain_shutdown).
+TEST_F(HypervisorTest, AGuestsShutdownCodeSticksWhileItRuns) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK(host_->state().GuestSetShutdownCode(
+      1, static_cast<uint8_t>(xen::ShutdownReason::kCrash)));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo set, hv->GetDomainInfo(1));
+  EXPECT_FALSE(set.shutdown);
+  EXPECT_TRUE(set.running);
+  EXPECT_EQ(set.shutdown_code,
+            static_cast<uint8_t>(xen::ShutdownReason::kCrash));
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kReboot));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo down, hv->GetDomainInfo(1));
+  EXPECT_TRUE(down.shutdown);
+  EXPECT_EQ(down.shutdown_code,
+            static_cast<uint8_t>(xen::ShutdownReason::kCrash));
+}
+
+// XEN_DOMCTL_resumedomain: a suspended domain runs again on the same domid
+// with the same handle, its code invalid again.
+TEST_F(HypervisorTest, ResumeRunsASuspendedDomainAgain) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo before, hv->GetDomainInfo(1));
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kSuspend));
+  XLSIM_ASSERT_OK(ResumeDomainDomctl(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo after, hv->GetDomainInfo(1));
+  EXPECT_FALSE(after.shutdown);
+  EXPECT_TRUE(after.running);
+  EXPECT_EQ(after.shutdown_code, xen::kShutdownCodeInvalid);
+  EXPECT_EQ(after.handle, before.handle);
+  EXPECT_EQ(ResumeDomainDomctl(0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResumeDomainDomctl(9).code(), absl::StatusCode::kNotFound);
+}
+
+// A remote shutdown of dom0 is the host's (hwdom_shutdown halts or reboots
+// the machine): the call succeeds, as on Xen, and the simulator records it.
+TEST_F(HypervisorTest, RemoteShutdownOfDom0IsAHostHalt) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  EXPECT_EQ(host_->state().host_halts().count, 0u);
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(0, xen::ShutdownReason::kPoweroff));
+  const HostHalts halts = host_->state().host_halts();
+  EXPECT_EQ(halts.count, 1u);
+  EXPECT_EQ(halts.last_reason,
+            static_cast<uint32_t>(xen::ShutdownReason::kPoweroff));
+}
+
+// Xen 4.18 changed the domctl and sysctl interface versions: a xenlet built
+// for 4.17 gets EACCES and says what to do rather than "permission denied".
+TEST_F(HypervisorTest, AnotherXensInterfaceVersionIsNamed) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  host_->state().SetInterfaceVersions(0x17, 0x16);
+  std::vector<DomainInfo> all;
+  absl::Status list = hv->GetAllDomains(&all);
+  EXPECT_EQ(list.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(list.message().find("XEN_SYSCTL_INTERFACE_VERSION"),
+            std::string::npos)
+      << list;
+  EXPECT_NE(list.message().find("4.17"), std::string::npos) << list;
+  absl::Status one = hv->GetDomainInfo(0).status();
+  EXPECT_EQ(one.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(one.message().find("XEN_DOMCTL_INTERFACE_VERSION"),
+            std::string::npos)
+      << one;
+  host_->state().SetInterfaceVersions(0, 0);
+  XLSIM_EXPECT_OK(hv->GetAllDomains(&all));
 }
 
 TEST_F(HypervisorTest, InjectedErrorsHitTheNextCallsOfOneKind) {
