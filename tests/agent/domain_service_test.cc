@@ -261,6 +261,76 @@ TEST_F(DomainServiceTest, ResyncWithoutInlineEndsTheStream) {
   EXPECT_TRUE(watch->reader->Finish().ok());
 }
 
+// xenlet_watch_resyncs_total counts every watch told to resync, by reason.
+TEST_F(DomainServiceTest, ResyncsAreCountedByReason) {
+  AddDomains(1, 2, "d");
+  for (int i = 0; i < 2; ++i) {
+    v1::WatchDomainsRequest request;
+    request.mutable_resume()->set_instance_id("instance-old");
+    auto watch = StartWatch(request);
+    EXPECT_EQ(watch->Next().type(), v1::EVENT_TYPE_RESYNC_REQUIRED);
+    watch->context.TryCancel();
+  }
+  v1::WatchDomainsRequest ahead;
+  ahead.mutable_resume()->set_instance_id(store_.instance_id());
+  ahead.mutable_resume()->set_revision(store_.snapshot()->revision + 100);
+  auto watch = StartWatch(ahead);
+  v1::WatchDomainsResponse resync = watch->Next();
+  EXPECT_EQ(resync.resync_reason(), v1::RESYNC_REASON_REVISION_IN_FUTURE);
+  watch->context.TryCancel();
+  auto resyncs = server_->stream_stats().resyncs;
+  EXPECT_EQ(resyncs[v1::RESYNC_REASON_INSTANCE_CHANGED], 2u);
+  EXPECT_EQ(resyncs[v1::RESYNC_REASON_REVISION_IN_FUTURE], 1u);
+  EXPECT_EQ(resyncs[v1::RESYNC_REASON_REVISION_COMPACTED], 0u);
+}
+
+// The coalesced-events counter keeps what a stream coalesced after the
+// stream ends: a Prometheus counter never goes down.
+TEST(DomainServiceCountersTest, CoalescedEventsStayCountedAfterTheStreamEnds) {
+  xenlet::testing::TempDir dir;
+  store::DomainStore store({"instance-c", 100000});
+  ServerOptions options;
+  options.listeners.unix_socket = dir.File("xenlet.sock");
+  options.domains.watch.queue_capacity = 4;
+  auto server = AgentServer::Start(options, {&store});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::DomainService::NewStub(grpc::CreateChannel(
+      "unix:" + (*server)->unix_socket(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::WatchDomainsRequest request;
+  auto reader = stub->WatchDomains(&context, request);
+  v1::WatchDomainsResponse first;
+  // The client reads nothing more: big events fill the transport's buffers,
+  // then the stream's queue of 4, which then coalesces per domain.
+  const std::string big(4096, 'x');
+  uint64_t coalesced = 0;
+  for (int round = 0; round < 200 && coalesced == 0; ++round) {
+    std::vector<store::Change> changes;
+    for (uint32_t d = 1; d <= 50; ++d) {
+      changes.push_back(Changed(d, big + std::to_string(round),
+                                v1::DOMAIN_STATE_RUNNING,
+                                v1::TRANSITION_UPDATED));
+      if (round == 0) changes.back().type = v1::EVENT_TYPE_ADDED;
+    }
+    store.Commit(std::move(changes));
+    coalesced = (*server)->stream_stats().coalesced_total;
+  }
+  ASSERT_GT(coalesced, 0u) << "the unread stream never coalesced";
+  context.TryCancel();
+  while (reader->Read(&first)) {
+  }
+  reader->Finish().IgnoreError();
+  // The stream's end reaches the server after the client's cancel: wait
+  // for it (bounded), then the counter must not have gone down.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while ((*server)->stream_stats().open > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));  // bounded poll for the end
+  }
+  ASSERT_EQ((*server)->stream_stats().open, 0u);
+  EXPECT_GE((*server)->stream_stats().coalesced_total, coalesced);
+  (*server)->Shutdown(absl::Seconds(1));
+}
+
 TEST_F(DomainServiceTest, FilteredWatchSeesDomainsEnterAndLeave) {
   AddDomains(1, 2, "d");
   v1::WatchDomainsRequest request;

@@ -1,8 +1,8 @@
-// The convergence test (DESIGN.md §3): random storms of domain lifecycle
-// operations (create, pause, unpause, shutdown with every reason, destroy,
-// domid reuse) on a private simulated host, with the real model served by an
-// in-process agent, and several WatchDomains clients, each keeping its own
-// model of the host:
+// The convergence test (docs/architecture.md, "What makes an event"): random
+// storms of domain lifecycle operations (create, pause, unpause, shutdown with
+// every reason, destroy, domid reuse) on a private simulated host, with the
+// real model served by an in-process agent, and several WatchDomains clients,
+// each keeping its own model of the host:
 //   - a plain watcher (initial state, then live events);
 //   - watchers that disconnect in the middle of the storm and resume from
 //     their last revision: no event duplicated (revisions strictly

@@ -212,6 +212,72 @@ TEST_F(ModelTest, ShutdownCarriesEveryReason) {
   }
 }
 
+// A flag that changes without changing the state still reaches the model,
+// as an UPDATED event: a shut-down domain then paused keeps SHUTDOWN but is
+// paused. The shutdown code a running guest set for later is not shown
+// until the guest shuts down, and then it is that code that counts (Xen's
+// first code sticks); a resume clears it.
+TEST_F(ModelTest, FlagChangesThatKeepTheStateAreUpdates) {
+  StartModel(absl::Milliseconds(100));
+  auto created = toolstack_->CreateDomain({});
+  ASSERT_TRUE(created.ok()) << created.status();
+  const uint32_t domid = created->domid;
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_STARTED));
+  ASSERT_OK(
+      toolstack_->GuestSetShutdownCode(domid, xen::ShutdownReason::kCrash));
+  ASSERT_OK(model_->sweeper().SweepNow(store::SweepCause::kResync));
+  EXPECT_EQ(Current(domid)->shutdown_reason(), v1::SHUTDOWN_REASON_UNSPECIFIED);
+  EXPECT_EQ(Current(domid)->state(), v1::DOMAIN_STATE_RUNNING);
+
+  ASSERT_OK(toolstack_->ShutdownDomain(domid, xen::ShutdownReason::kPoweroff));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_SHUTDOWN));
+  EXPECT_EQ(Current(domid)->shutdown_reason(), v1::SHUTDOWN_REASON_CRASH);
+
+  ASSERT_OK(toolstack_->PauseDomain(domid));
+  ASSERT_TRUE(events_->WaitUntil([&](const auto& events) {
+    for (const auto& e : events) {
+      if (e.event->domid == domid &&
+          e.event->transition == v1::TRANSITION_UPDATED &&
+          e.event->domain->flags().paused()) {
+        return true;
+      }
+    }
+    return false;
+  })) << "pausing a shut-down domain was never an UPDATED event";
+  auto paused = Current(domid);
+  EXPECT_EQ(paused->state(), v1::DOMAIN_STATE_SHUTDOWN);
+  EXPECT_TRUE(paused->flags().paused());
+  EXPECT_TRUE(paused->flags().shutdown());
+
+  // Resumed while paused: no longer shut down, still paused.
+  ASSERT_OK(toolstack_->ResumeDomain(domid));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_PAUSED));
+  auto resumed = Current(domid);
+  EXPECT_EQ(resumed->state(), v1::DOMAIN_STATE_PAUSED);
+  EXPECT_FALSE(resumed->flags().shutdown());
+  EXPECT_EQ(resumed->shutdown_reason(), v1::SHUTDOWN_REASON_UNSPECIFIED);
+  ASSERT_OK(toolstack_->UnpauseDomain(domid));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_UNPAUSED));
+  EXPECT_EQ(Current(domid)->state(), v1::DOMAIN_STATE_RUNNING);
+  EXPECT_EQ(Current(domid)->incarnation(), paused->incarnation());
+}
+
+// A domain with no vCPU yet (before the toolstack's max_vcpus) has 0
+// configured vCPUs, not XEN_INVALID_MAX_VCPU_ID + 1.
+TEST_F(ModelTest, NoVcpusIsZeroConfiguredVcpus) {
+  StartModel(absl::Milliseconds(100));
+  ASSERT_OK(host_->state().Mutate([](sim::DomainTable& t) {
+    sim::DomainConfig c;
+    c.vcpus = 0;
+    return t.Add(77, c);
+  }));
+  ASSERT_OK(model_->sweeper().SweepNow(store::SweepCause::kResync));
+  auto d = Current(77);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->vcpus_max(), 0u);
+  EXPECT_EQ(d->vcpus_online(), 0u);
+}
+
 TEST_F(ModelTest, ReusedDomidIsANewDomain) {
   StartModel(absl::Milliseconds(100));
   sim::DomainSpec spec;

@@ -1,4 +1,4 @@
-// Queries and streams are served from the model alone (DESIGN.md §2,
+// Queries and streams are served from the model alone (docs/architecture.md,
 // domain_service.proto): ListDomains, GetDomains and WatchDomains (and
 // GetHost, from the model's cached host facts) make no xenstore request and
 // no hypercall. Checked from outside the agent, on a
