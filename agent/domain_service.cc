@@ -40,6 +40,13 @@ void Resolve(const store::DomainStore& store, const store::Snapshot& snapshot,
     case v1::DomainSelector::kUuid:
       found =
           store.FindByUuid(snapshot, *store::CanonicalUuid(selector.uuid()));
+      // A domain and its re-created successor (xl's reboot: same UUID, new
+      // domid) while the old one is dying: the UUID names the live one.
+      if (found.size() > 1) {
+        std::erase_if(found, [](const store::DomainPtr& d) {
+          return d->state() == v1::DOMAIN_STATE_DYING;
+        });
+      }
       what = absl::StrCat("uuid ", selector.uuid());
       break;
     case v1::DomainSelector::kName:

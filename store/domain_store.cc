@@ -169,9 +169,9 @@ void DomainStore::Unwatch(const std::shared_ptr<Subscription>& subscription) {
 void DomainStore::UpdateIndex(const DomainPtr& previous, const DomainPtr& next,
                               uint32_t domid) {
   if (previous) {
-    if (auto it = by_uuid_.find(previous->uuid());
-        it != by_uuid_.end() && it->second == domid) {
-      by_uuid_.erase(it);
+    if (auto it = by_uuid_.find(previous->uuid()); it != by_uuid_.end()) {
+      std::erase(it->second, domid);
+      if (it->second.empty()) by_uuid_.erase(it);
     }
     if (auto it = by_name_.find(previous->name()); it != by_name_.end()) {
       std::erase(it->second, domid);
@@ -179,7 +179,10 @@ void DomainStore::UpdateIndex(const DomainPtr& previous, const DomainPtr& next,
     }
   }
   if (next) {
-    by_uuid_[next->uuid()] = domid;
+    // Several domids may share a UUID for a while: xl re-creates a
+    // rebooted domain under a new domid with the same UUID while the old
+    // one may still be dying.
+    by_uuid_[next->uuid()].push_back(domid);
     if (!next->name().empty()) by_name_[next->name()].push_back(domid);
   }
 }
@@ -202,10 +205,15 @@ std::vector<DomainPtr> DomainStore::FindByUuid(const Snapshot& snapshot,
   {
     absl::ReaderMutexLock lock(&index_mutex_);
     if (snapshot.revision == index_revision_) {
+      std::vector<DomainPtr> found;
       auto it = by_uuid_.find(uuid);
-      if (it == by_uuid_.end()) return {};
-      if (const DomainPtr& d = snapshot.domains.Get(it->second)) return {d};
-      return {};
+      if (it == by_uuid_.end()) return found;
+      for (uint32_t domid : it->second) {
+        if (const DomainPtr& d = snapshot.domains.Get(domid)) {
+          found.push_back(d);
+        }
+      }
+      return found;
     }
   }
   return Scan(snapshot, [&](const v1::Domain& d) { return d.uuid() == uuid; });

@@ -123,7 +123,7 @@ class DomainStore {
   // UUID and name -> domid for the newest state, kept by the writer.
   mutable absl::Mutex index_mutex_;
   uint64_t index_revision_ ABSL_GUARDED_BY(index_mutex_) = 0;
-  absl::flat_hash_map<std::string, uint32_t> by_uuid_
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> by_uuid_
       ABSL_GUARDED_BY(index_mutex_);
   absl::flat_hash_map<std::string, std::vector<uint32_t>> by_name_
       ABSL_GUARDED_BY(index_mutex_);

@@ -189,6 +189,29 @@ TEST_F(DomainServiceTest, GetDomainsAnswersEverySelector) {
   EXPECT_EQ(response.snapshot().revision(), 3u);
 }
 
+// The old domain dying and its re-created successor (same UUID, new
+// domid): the UUID selects the one that is not dying.
+TEST_F(DomainServiceTest, AUuidSelectsTheLiveOneOfTwo) {
+  store::Change old_one = Added(5, "web");
+  old_one.domain->set_uuid(UuidFor(1000));
+  old_one.domain->set_state(v1::DOMAIN_STATE_DYING);
+  Commit(std::move(old_one));
+  store::Change new_one = Added(9, "web");
+  new_one.domain->set_uuid(UuidFor(1000));
+  Commit(std::move(new_one));
+  v1::GetDomainsRequest request;
+  request.add_selectors()->set_uuid(UuidFor(1000));
+  request.add_selectors()->set_domid(5);
+  grpc::ClientContext context;
+  v1::GetDomainsResponse response;
+  ASSERT_TRUE(stub_->GetDomains(&context, request, &response).ok());
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_EQ(response.results(0).status().code(), 0)
+      << response.results(0).status().message();
+  EXPECT_EQ(response.results(0).domain().domid(), 9u);
+  EXPECT_EQ(response.results(1).domain().domid(), 5u);
+}
+
 TEST_F(DomainServiceTest, WatchSendsStateThenSyncedThenLiveEvents) {
   AddDomains(1, 3, "d");
   v1::WatchDomainsRequest request;

@@ -143,6 +143,30 @@ TEST(DomainStoreTest, InitialStateAndLiveEventsNeverOverlapOrGap) {
   }
 }
 
+// xl's reboot re-creates a domain under a new domid with the same UUID
+// while the old one may still be dying: both are found by the UUID, and
+// the index keeps both whichever of them changes or goes first.
+TEST(DomainStoreTest, TwoDomainsWithOneUuidAreBothIndexed) {
+  DomainStore store({"inst", 100});
+  auto with_uuid = [](Change c, const std::string& uuid) {
+    c.domain->set_uuid(uuid);
+    return c;
+  };
+  store.Commit(One(with_uuid(Add(5, "web"), "u")));
+  store.Commit(One(with_uuid(Add(9, "web"), "u")));
+  // The old one changes after its successor appeared.
+  store.Commit(One(with_uuid(Modify(5, v1::DOMAIN_STATE_DYING), "u")));
+  auto both = store.FindByUuid(*store.snapshot(), "u");
+  std::vector<uint32_t> domids;
+  for (const auto& d : both) domids.push_back(d->domid());
+  std::sort(domids.begin(), domids.end());
+  EXPECT_EQ(domids, (std::vector<uint32_t>{5, 9}));
+  store.Commit(One(Delete(5)));
+  auto left = store.FindByUuid(*store.snapshot(), "u");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0]->domid(), 9u);
+}
+
 TEST(DomainStoreTest, FindsByUuidAndNameInCurrentAndOlderSnapshots) {
   DomainStore store({"inst", 100});
   auto with_uuid = [](Change c, const std::string& uuid) {
