@@ -325,6 +325,32 @@ int Main(int argc, char** argv) {
     auto ts = toolstack();
     for (Domid d : domids) check(ts->ShutdownDomain(d, kReasons.at(reason)));
   });
+  auto* resume = app.add_subcommand(
+      "resume",
+      "Resume shut-down (suspended) domains: they run again on the same "
+      "domid, their shutdown code invalid again (XEN_DOMCTL_resumedomain)");
+  resume->add_option("domid", domids, "Domain ids")->required();
+  resume->callback([&] {
+    auto ts = toolstack();
+    for (Domid d : domids) check(ts->ResumeDomain(d));
+  });
+  std::string code = "crash";
+  auto* shutdown_code = app.add_subcommand(
+      "shutdown-code",
+      "As the guest itself (SCHEDOP_shutdown_code): set the code a later "
+      "shutdown reports while the domain keeps running; the first code "
+      "given sticks");
+  shutdown_code->add_option("domid", domids, "Domain ids")->required();
+  shutdown_code->add_option("--reason", code, "The shutdown code")
+      ->check(CLI::IsMember(
+          {"poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"}))
+      ->capture_default_str();
+  shutdown_code->callback([&] {
+    auto ts = toolstack();
+    for (Domid d : domids) {
+      check(ts->GuestSetShutdownCode(d, kReasons.at(code)));
+    }
+  });
   auto* destroy = app.add_subcommand(
       "destroy",
       "Destroy domains: hypervisor first (dying), keys removed, released, "

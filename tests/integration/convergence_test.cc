@@ -544,6 +544,11 @@ class ConvergenceTest : public ::testing::TestWithParam<uint32_t> {
   // snapshot's revision, and checks each watcher's model against both.
   void ExpectConverged(const Storm& storm,
                        const std::vector<WatchClient*>& watchers) {
+    // No path of the toolstack simulator or of the agent ever asked Xen to
+    // shut dom0 down (on Xen that halts the host).
+    EXPECT_EQ(host_->state().host_halts().count, 0u)
+        << "dom0 was shut down (reason "
+        << host_->state().host_halts().last_reason << ")";
     auto truth = ReadTruth(*truth_hypervisor_, *truth_xenstore_);
     ASSERT_TRUE(truth.ok()) << truth.status();
     std::vector<std::string> diff;

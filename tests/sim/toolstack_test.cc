@@ -88,6 +88,8 @@ TEST_F(ToolstackTest, ShutdownWithEachReason) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(xs_->Read("/local/domain/0/control/shutdown").status().code(),
             absl::StatusCode::kNotFound);
+  // Refused before any hypercall: the host was never asked to halt.
+  EXPECT_EQ(ts_->state().host_halts().count, 0u);
 }
 
 TEST_F(ToolstackTest, DestroyRemovesDomainAndKeys) {

@@ -59,9 +59,9 @@ Result Xensim(const std::vector<std::string>& args) {
 }
 
 const std::vector<std::string> kCommands = {
-    "up",    "down",         "env",      "xenstored", "create",   "list",
-    "pause", "unpause",      "shutdown", "destroy",   "populate", "fault",
-    "delay", "clear-faults", "stats",    "bench"};
+    "up",     "down",          "env",      "xenstored",    "create",   "list",
+    "pause",  "unpause",       "shutdown", "destroy",      "populate", "fault",
+    "resume", "shutdown-code", "delay",    "clear-faults", "stats",    "bench"};
 
 TEST(XensimCliTest, HelpExplainsEveryCommand) {
   Result help = Xensim({"--help"});
@@ -118,7 +118,24 @@ TEST(XensimCliTest, DrivesAHost) {
   Result again = Xensim({"--dir", dir, "unpause", "2"});
   EXPECT_NE(again.code, 0);
   EXPECT_TRUE(absl::StrContains(again.out, "INVALID_ARGUMENT")) << again.out;
-  ASSERT_EQ(Xensim({"--dir", dir, "destroy", "1", "2"}).code, 0);
+  // A guest sets a code while running; the shutdown that follows reports
+  // it (the first code sticks); a resume runs the domain again.
+  Result created3 = Xensim({"--dir", dir, "create"});
+  ASSERT_EQ(created3.code, 0) << created3.out;
+  ASSERT_TRUE(absl::StartsWith(created3.out, "3 ")) << created3.out;
+  ASSERT_EQ(
+      Xensim({"--dir", dir, "shutdown-code", "3", "--reason", "crash"}).code,
+      0);
+  EXPECT_TRUE(absl::StrContains(Xensim({"--dir", dir, "list"}).out, "running"));
+  ASSERT_EQ(Xensim({"--dir", dir, "shutdown", "3", "--reason", "suspend"}).code,
+            0);
+  EXPECT_TRUE(
+      absl::StrContains(Xensim({"--dir", dir, "list"}).out, "shutdown(crash)"));
+  ASSERT_EQ(Xensim({"--dir", dir, "resume", "3"}).code, 0);
+  Result resumed = Xensim({"--dir", dir, "list"});
+  EXPECT_FALSE(absl::StrContains(resumed.out, "shutdown(crash)"))
+      << resumed.out;
+  ASSERT_EQ(Xensim({"--dir", dir, "destroy", "1", "2", "3"}).code, 0);
   ASSERT_EQ(Xensim({"--dir", dir, "xenstored", "restart"}).code, 0);
   Result stats = Xensim({"--dir", dir, "stats"});
   EXPECT_TRUE(absl::StrContains(stats.out, "domains 1\n")) << stats.out;
