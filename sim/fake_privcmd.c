@@ -323,7 +323,7 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
     if (domid == 0) {
       ret = -EINVAL;
     } else {
-      xlsim_resume(d);
+      xlsim_resume(h, domid, d);
     }
   } else {
     /* The domain stays, dying, until its last reference goes (the
@@ -334,7 +334,7 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
       d->dying = 1;
     }
   }
-  if (ret == 0) xlsim_account(d);
+  if (ret == 0) xlsim_account(h, domid, d);
   xlsim_unlock(ret == 0);
   return ret;
 }

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -51,7 +52,8 @@ void DefaultState(xlsim_header* h) {
   d0.info.nr_online_vcpus = 4;
   d0.info.max_vcpu_id = 3;
   d0.shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
-  xlsim_account(&d0);
+  d0.load_permille = 300;  // dom0 blocks between requests
+  xlsim_account(h, 0, &d0);
   xlsim_set_present(h, 0, 1);
 }
 
@@ -107,6 +109,7 @@ absl::Status DomainTable::Add(Domid domid, const DomainConfig& config) {
   d.info.max_vcpu_id =
       config.vcpus ? config.vcpus - 1 : XEN_INVALID_MAX_VCPU_ID;
   d.shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
+  d.load_permille = std::min<uint32_t>(config.load_permille, 1000);
   d.info.shared_info_frame = 0x100000 + domid;
   d.info.gpaddr_bits = 52;
   if (config.hvm) d.info.flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap;
@@ -234,6 +237,63 @@ HostHalts HypervisorState::host_halts() const {
     out.last_reason = table.header()->host_halt_reason;
   });
   return out;
+}
+
+void HypervisorState::FreezeClock() {
+  Mutate([](DomainTable& table) {
+    xlsim_header* h = table.header();
+    if (!h->frozen_clock_ns) {
+      __atomic_store_n(&h->frozen_clock_ns, xlsim_now_ns(h), __ATOMIC_RELEASE);
+    }
+    return absl::OkStatus();
+  }).IgnoreError();
+}
+
+void HypervisorState::AdvanceClock(absl::Duration by) {
+  Mutate([by](DomainTable& table) {
+    xlsim_header* h = table.header();
+    if (h->frozen_clock_ns) {
+      __atomic_store_n(&h->frozen_clock_ns,
+                       h->frozen_clock_ns + absl::ToInt64Nanoseconds(by),
+                       __ATOMIC_RELEASE);
+    }
+    return absl::OkStatus();
+  }).IgnoreError();
+}
+
+void HypervisorState::ThawClock() {
+  Mutate([](DomainTable& table) {
+    xlsim_header* h = table.header();
+    const uint64_t frozen = h->frozen_clock_ns;
+    if (!frozen) return absl::OkStatus();
+    __atomic_store_n(&h->frozen_clock_ns, 0, __ATOMIC_RELEASE);
+    // Time never goes backwards (cpu time would): if the clock was
+    // advanced past the real one, the real one runs on from there.
+    const uint64_t now = xlsim_now_ns(h);
+    if (now < frozen) {
+      __atomic_store_n(&h->clock_offset_ns, h->clock_offset_ns + frozen - now,
+                       __ATOMIC_RELEASE);
+    }
+    return absl::OkStatus();
+  }).IgnoreError();
+}
+
+absl::Status HypervisorState::SetLoad(Domid domid, uint32_t load_permille) {
+  return Mutate([&](DomainTable& table) {
+    if (!table.Present(domid)) {
+      return absl::NotFoundError(absl::StrCat("domain ", domid));
+    }
+    xlsim_header* h = table.header();
+    xlsim_domain& d = table.Domain(domid);
+    // Close the accounting interval at the old load, open one at the new.
+    const uint32_t pause = d.pause_count;
+    d.pause_count = 1;
+    xlsim_account(h, domid, &d);
+    d.load_permille = std::min<uint32_t>(load_permille, 1000);
+    d.pause_count = pause;
+    xlsim_account(h, domid, &d);
+    return absl::OkStatus();
+  });
 }
 
 void HypervisorState::SetInterfaceVersions(uint32_t domctl, uint32_t sysctl) {

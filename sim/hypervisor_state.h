@@ -36,6 +36,9 @@ struct DomainConfig {
   uint64_t memory_bytes = 256ull << 20;
   uint32_t vcpus = 1;
   bool hvm = false;
+  // Share (per mille) of the time its vCPUs run while it may run; blocked
+  // the rest. 1000: a busy guest, always running; an idle one is near 0.
+  uint32_t load_permille = 1000;
   // Xen picks the domid (as XEN_DOMCTL_createdomain with domid 0 does)
   // unless one is asked for.
   std::optional<Domid> domid;
@@ -109,6 +112,14 @@ class HypervisorState {
   // The domctl/sysctl interface versions the simulated Xen accepts (0: its
   // own, 4.17's); callers built for others get EACCES, as from Xen.
   void SetInterfaceVersions(uint32_t domctl, uint32_t sysctl);
+  // The simulated clock: frozen, time stands still for every process on
+  // the host (cpu time, running and blocked stay as they are) until it is
+  // advanced by hand or thawed. For exact comparisons of volatile fields.
+  void FreezeClock();
+  void AdvanceClock(absl::Duration by);
+  void ThawClock();
+  // How busy a guest is from now on (see DomainConfig::load_permille).
+  absl::Status SetLoad(Domid domid, uint32_t load_permille);
   // Runs fn on the table under the exclusive lock, then bumps the
   // generation and wakes waiters (xenstored's VIRQ_DOM_EXC) once, whatever
   // fn returned.

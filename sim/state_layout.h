@@ -77,8 +77,13 @@ struct xlsim_domain {
   /* Xen's d->shutdown_code: XLSIM_SHUTDOWN_CODE_INVALID while none was
    * given; set by the first shutdown (or SCHEDOP_shutdown_code) and kept. */
   uint32_t shutdown_code;
-  uint64_t cpu_ns;        /* cpu time accumulated while not running */
-  uint64_t running_since; /* CLOCK_MONOTONIC ns, 0 when not running */
+  uint64_t cpu_ns;         /* cpu time accumulated before runnable_since */
+  uint64_t runnable_since; /* clock ns, 0 while not runnable */
+  /* How busy the guest is: the share (per mille) of each scheduling period
+   * its vCPUs run while they may; the rest they are blocked (an idle guest
+   * is mostly blocked). 1000: always running. */
+  uint32_t load_permille;
+  uint32_t pad1;
 };
 
 /* Xen's SHUTDOWN_CODE_INVALID (xen/include/xen/sched.h): all ones in an
@@ -113,6 +118,13 @@ struct xlsim_header {
    * the fake is built with (Xen 4.17). Set to simulate another release. */
   uint32_t domctl_interface_version;
   uint32_t sysctl_interface_version;
+  /* The simulated clock, ns: 0 follows CLOCK_MONOTONIC; otherwise time
+   * stands still there (cpu time, running and blocked are then constant),
+   * so that a test compares volatile fields exactly at a quiet point. */
+  uint64_t frozen_clock_ns;
+  /* Added to CLOCK_MONOTONIC after a thaw from a clock advanced by hand,
+   * so that simulated time never goes backwards. */
+  uint64_t clock_offset_ns;
   uint64_t present[(XLSIM_NDOM + 63) / 64];
 };
 
@@ -160,10 +172,47 @@ static inline unsigned xlsim_next(const struct xlsim_header* h, unsigned d) {
   return XLSIM_NDOM;
 }
 
-static inline uint64_t xlsim_now_ns(void) {
+static inline uint64_t xlsim_now_ns(const struct xlsim_header* h) {
+  uint64_t frozen = __atomic_load_n(&h->frozen_clock_ns, __ATOMIC_ACQUIRE);
+  if (frozen) return frozen;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+         __atomic_load_n(&h->clock_offset_ns, __ATOMIC_ACQUIRE);
+}
+
+/* The scheduling period of the load model: within each, a runnable
+ * domain's vCPUs run for load_permille of it, then block. Each domain's
+ * periods are offset by its domid, so that a host shows a mix. */
+#define XLSIM_PERIOD_NS 10000000ULL
+
+static inline uint64_t xlsim_phase_ns(unsigned domid) {
+  return ((uint64_t)domid * 7919ULL * 1000ULL) % XLSIM_PERIOD_NS;
+}
+
+/* Time the vCPUs of a domain of this load have run from its clock 0 to x
+ * (ns), had it been runnable all along. */
+static inline uint64_t xlsim_busy_ns(uint32_t load_permille, uint64_t x) {
+  uint64_t duty = XLSIM_PERIOD_NS * load_permille / 1000;
+  uint64_t in_period = x % XLSIM_PERIOD_NS;
+  return (x / XLSIM_PERIOD_NS) * duty + (in_period < duty ? in_period : duty);
+}
+
+/* Whether a runnable domain's vCPUs are on a CPU at time now. */
+static inline int xlsim_on_cpu(uint32_t load_permille, unsigned domid,
+                               uint64_t now) {
+  uint64_t duty = XLSIM_PERIOD_NS * load_permille / 1000;
+  return (now + xlsim_phase_ns(domid)) % XLSIM_PERIOD_NS < duty;
+}
+
+/* CPU time (all vCPUs) run between two instants while runnable. */
+static inline uint64_t xlsim_cpu_between(const struct xlsim_domain* d,
+                                         unsigned domid, uint64_t from,
+                                         uint64_t to) {
+  uint64_t phase = xlsim_phase_ns(domid);
+  return (uint64_t)d->info.nr_online_vcpus *
+         (xlsim_busy_ns(d->load_permille, to + phase) -
+          xlsim_busy_ns(d->load_permille, from + phase));
 }
 
 /* Whether the domain's vcpus run: not paused, shut down or dying. */
@@ -172,15 +221,16 @@ static inline int xlsim_runnable(const struct xlsim_domain* d) {
 }
 
 /* Keeps cpu time accounting right across a change of xlsim_runnable():
- * call after every mutation of the domain. */
-static inline void xlsim_account(struct xlsim_domain* d) {
-  uint64_t now = xlsim_now_ns();
-  if (d->running_since && !xlsim_runnable(d)) {
-    d->cpu_ns += (now - d->running_since) *
-                 (d->info.nr_online_vcpus ? d->info.nr_online_vcpus : 1);
-    d->running_since = 0;
-  } else if (!d->running_since && xlsim_runnable(d)) {
-    d->running_since = now;
+ * call after every mutation of the domain. CPU time grows only while a
+ * vCPU runs (Xen sums runstate.time[RUNSTATE_running]). */
+static inline void xlsim_account(const struct xlsim_header* h, unsigned domid,
+                                 struct xlsim_domain* d) {
+  uint64_t now = xlsim_now_ns(h);
+  if (d->runnable_since && !xlsim_runnable(d)) {
+    d->cpu_ns += xlsim_cpu_between(d, domid, d->runnable_since, now);
+    d->runnable_since = 0;
+  } else if (!d->runnable_since && xlsim_runnable(d)) {
+    d->runnable_since = now;
   }
 }
 
@@ -200,16 +250,18 @@ static inline void xlsim_fill_info(struct xlsim_header* h, unsigned domid,
    * a live domain's SHUTDOWN_CODE_INVALID sets every bit from 16 up. */
   out->flags |= d->shutdown_code << XEN_DOMINF_shutdownshift;
   /* Running if a vCPU is on a CPU, blocked if every online vCPU blocked,
-   * neither without an online vCPU (Xen reports no scheduler flag then). A
-   * simulated guest is busy: its vCPUs run whenever they may, and a paused,
+   * neither without an online vCPU (Xen reports no scheduler flag then).
+   * A runnable guest's vCPUs run or block as its load says; a paused,
    * shut-down or dying domain's vCPUs are paused, which is not blocked. */
+  uint64_t now = xlsim_now_ns(h);
   if (d->info.nr_online_vcpus && xlsim_runnable(d)) {
-    out->flags |= XEN_DOMINF_running;
+    out->flags |= xlsim_on_cpu(d->load_permille, domid, now)
+                      ? XEN_DOMINF_running
+                      : XEN_DOMINF_blocked;
   }
   out->cpu_time = d->cpu_ns;
-  if (d->running_since) {
-    out->cpu_time += (xlsim_now_ns() - d->running_since) *
-                     (d->info.nr_online_vcpus ? d->info.nr_online_vcpus : 1);
+  if (d->runnable_since) {
+    out->cpu_time += xlsim_cpu_between(d, domid, d->runnable_since, now);
   }
 }
 
@@ -231,16 +283,17 @@ static inline int xlsim_shutdown(struct xlsim_header* h, unsigned domid,
   }
   if (d->shut_down) return 0;
   d->shut_down = 1;
-  xlsim_account(d);
+  xlsim_account(h, domid, d);
   return 1;
 }
 
 /* Xen's domain_resume() (XEN_DOMCTL_resumedomain, and the end of a soft
  * reset): shutdown cleared, the code invalid again, vCPUs unpaused. */
-static inline void xlsim_resume(struct xlsim_domain* d) {
+static inline void xlsim_resume(const struct xlsim_header* h, unsigned domid,
+                                struct xlsim_domain* d) {
   d->shut_down = 0;
   d->shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
-  xlsim_account(d);
+  xlsim_account(h, domid, d);
 }
 
 #endif /* XENLET_SIM_STATE_LAYOUT_H_ */

@@ -183,6 +183,7 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   config.memory_bytes = spec.memory_mib << 20;
   config.vcpus = spec.vcpus;
   config.hvm = spec.hvm;
+  config.load_permille = spec.load_permille;
   config.domid = spec.domid;
   auto domid = state_->CreateDomain(config);
   if (!domid.ok()) return domid.status();

@@ -31,6 +31,8 @@ struct DomainSpec {
   uint64_t memory_mib = 256;
   uint32_t vcpus = 1;
   bool hvm = false;
+  // Share (per mille) of the time the guest's vCPUs run; blocked the rest.
+  uint32_t load_permille = 1000;
   std::optional<Domid> domid;                   // empty: Xen allocates one
   std::optional<std::array<uint8_t, 16>> uuid;  // empty: a random v4 UUID
   bool start = true;  // unpause at the end, as `xl create` does

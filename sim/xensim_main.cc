@@ -382,7 +382,7 @@ int Main(int argc, char** argv) {
         c.uuid = RandomUuid();
         if (auto s = t.Add(d, c); !s.ok()) return s;
         t.Domain(d).pause_count = 0;
-        xlsim_account(&t.Domain(d));
+        xlsim_account(t.header(), d, &t.Domain(d));
         ++added;
       }
       return absl::OkStatus();

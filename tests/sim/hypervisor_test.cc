@@ -289,6 +289,72 @@ TEST_F(HypervisorTest, AnotherXensInterfaceVersionIsNamed) {
   XLSIM_EXPECT_OK(hv->GetAllDomains(&all));
 }
 
+// Running and blocked as Xen reports them, on a frozen clock so that the
+// answer is exact: a guest's load decides how much of each scheduling
+// period its vCPUs run; cpu time (summed over vCPUs) grows only while they
+// run; a paused guest's vCPUs neither run nor count.
+TEST_F(HypervisorTest, LoadDecidesRunningAndBlockedAndCpuTimeGrowsOnlyRunning) {
+  XLSIM_ASSERT_OK(host_->state().Mutate([](DomainTable& t) {
+    const uint32_t loads[] = {500, 0, 1000};
+    for (Domid d = 1; d <= 3; ++d) {
+      DomainConfig c;
+      c.vcpus = 2;
+      c.load_permille = loads[d - 1];
+      if (auto s = t.Add(d, c); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  for (Domid d = 1; d <= 3; ++d) XLSIM_ASSERT_OK(hv->UnpauseDomain(d));
+  host_->state().FreezeClock();
+  // Frozen: nothing moves.
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo a, hv->GetDomainInfo(1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo b, hv->GetDomainInfo(1));
+  EXPECT_EQ(a.cpu_time_ns, b.cpu_time_ns);
+
+  const absl::Duration step = absl::Microseconds(100);  // 100 per period
+  int running = 0, blocked = 0;
+  DomainInfo prev = a;
+  for (int i = 0; i < 100; ++i) {
+    host_->state().AdvanceClock(step);
+    XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo now, hv->GetDomainInfo(1));
+    EXPECT_NE(now.running, now.blocked) << "step " << i;
+    running += now.running;
+    blocked += now.blocked;
+    if (prev.blocked && now.blocked) {
+      EXPECT_EQ(now.cpu_time_ns, prev.cpu_time_ns) << "grew while blocked";
+    }
+    EXPECT_GE(now.cpu_time_ns, prev.cpu_time_ns);
+    prev = now;
+  }
+  EXPECT_EQ(running, 50);
+  EXPECT_EQ(blocked, 50);
+  // One whole period at half load on 2 vCPUs: 2 x 5 ms.
+  EXPECT_EQ(prev.cpu_time_ns - a.cpu_time_ns, 10'000'000u);
+
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo idle, hv->GetDomainInfo(2));
+  EXPECT_TRUE(idle.blocked);
+  EXPECT_FALSE(idle.running);
+  EXPECT_EQ(idle.cpu_time_ns, 0u);
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo busy, hv->GetDomainInfo(3));
+  EXPECT_TRUE(busy.running);
+  EXPECT_FALSE(busy.blocked);
+
+  // Paused: no scheduler flag, and the clock moving adds no cpu time.
+  XLSIM_ASSERT_OK(hv->PauseDomain(3));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo paused, hv->GetDomainInfo(3));
+  host_->state().AdvanceClock(absl::Milliseconds(50));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo later, hv->GetDomainInfo(3));
+  EXPECT_FALSE(later.running);
+  EXPECT_FALSE(later.blocked);
+  EXPECT_EQ(later.cpu_time_ns, paused.cpu_time_ns);
+
+  // Thawed after being advanced by hand: time goes on from there.
+  host_->state().ThawClock();
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo thawed, hv->GetDomainInfo(1));
+  EXPECT_GE(thawed.cpu_time_ns, prev.cpu_time_ns);
+}
+
 TEST_F(HypervisorTest, InjectedErrorsHitTheNextCallsOfOneKind) {
   XLSIM_ASSERT_OK(AddDomains(host_->state(), 1));
   XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
