@@ -1,0 +1,287 @@
+// The differential ground-truth test: random sequences of hypercalls and
+// toolstack actions on a simulated host (pause and unpause in every state,
+// remote shutdown with each reason, shutdown codes set by running guests,
+// resume, destroy, domid reuse), with the agent's model running beside
+// them. At each quiet point the simulated clock is frozen, the model sweeps
+// once, and every field of every domain in the model must equal what the
+// hypervisor answers to an independent getdomaininfolist through the real
+// libxenctrl path: flags (paused and shutdown whatever the state, running
+// and blocked), shutdown reason only while shut down, vCPUs, cpu time and
+// memory. Seeds come from $XENLET_GROUND_TRUTH_SEEDS (default 1,2,3) and
+// are printed on failure.
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "sim/sim_host.h"
+#include "store/domain_model.h"
+#include "tests/testing/status_macros.h"
+
+namespace xenlet {
+namespace {
+
+constexpr int kSteps = 120;
+constexpr int kQuietEvery = 6;
+constexpr size_t kMaxDomains = 12;
+
+constexpr xen::ShutdownReason kReasons[] = {
+    xen::ShutdownReason::kPoweroff, xen::ShutdownReason::kReboot,
+    xen::ShutdownReason::kSuspend,  xen::ShutdownReason::kCrash,
+    xen::ShutdownReason::kWatchdog, xen::ShutdownReason::kSoftReset,
+};
+
+std::vector<uint32_t> Seeds() {
+  std::vector<uint32_t> seeds = {1, 2, 3};
+  if (const char* env = std::getenv("XENLET_GROUND_TRUTH_SEEDS")) {
+    seeds.clear();
+    for (absl::string_view part : absl::StrSplit(env, ',')) {
+      uint32_t seed;
+      if (absl::SimpleAtoi(part, &seed)) seeds.push_back(seed);
+    }
+  }
+  return seeds;
+}
+
+// Every field the hypervisor decides, as the model should show it.
+std::vector<std::string> Differences(const xen::DomainInfo& h,
+                                     const v1::Domain& m) {
+  std::vector<std::string> out;
+  auto check = [&](const char* field, auto want, auto have) {
+    if (want != have) {
+      out.push_back(
+          absl::StrCat(field, " ", have, " (hypervisor: ", want, ")"));
+    }
+  };
+  check("uuid", h.Uuid(), m.uuid());
+  check("flags.hvm", h.hvm, m.flags().hvm());
+  check("flags.dying", h.dying, m.flags().dying());
+  check("flags.shutdown", h.shutdown, m.flags().shutdown());
+  check("flags.paused", h.paused, m.flags().paused());
+  check("flags.running", h.running, m.flags().running());
+  check("flags.blocked", h.blocked, m.flags().blocked());
+  check("flags.hap", h.hap, m.flags().hap());
+  check("flags.debugged", h.debugged, m.flags().debugged());
+  check("flags.xenstore_domain", h.xenstore_domain,
+        m.flags().xenstore_domain());
+  // Xen's SHUTDOWN_* 0..5 are the API's 1..6, shown only while shut down.
+  const int reason = h.shutdown ? h.shutdown_code + 1 : 0;
+  check("shutdown_reason", reason, static_cast<int>(m.shutdown_reason()));
+  check("vcpus_online", h.nr_online_vcpus, m.vcpus_online());
+  check("vcpus_max",
+        h.max_vcpu_id == xen::kInvalidMaxVcpuId ? 0u : h.max_vcpu_id + 1,
+        m.vcpus_max());
+  check("cpu_time_ns", h.cpu_time_ns, m.cpu_time_ns());
+  check("memory.current_bytes", h.tot_pages * xen::kPageSize,
+        m.memory().current_bytes());
+  check("memory.max_bytes", h.max_pages * xen::kPageSize,
+        m.memory().max_bytes());
+  check("memory.shared_bytes", h.shr_pages * xen::kPageSize,
+        m.memory().shared_bytes());
+  check("memory.outstanding_bytes", h.outstanding_pages * xen::kPageSize,
+        m.memory().outstanding_bytes());
+  check("cpupool", h.cpupool, m.cpupool());
+  check("ssidref", h.ssidref, m.ssidref());
+  // The state follows from the flags (CREATED or PAUSED for a paused
+  // domain, depending on whether it has run, which the flags do not say).
+  v1::DomainState state = m.state();
+  bool state_ok;
+  if (h.dying) {
+    state_ok = state == v1::DOMAIN_STATE_DYING;
+  } else if (h.shutdown) {
+    state_ok = state == v1::DOMAIN_STATE_SHUTDOWN;
+  } else if (h.paused) {
+    state_ok =
+        state == v1::DOMAIN_STATE_PAUSED || state == v1::DOMAIN_STATE_CREATED;
+  } else {
+    state_ok = state == v1::DOMAIN_STATE_RUNNING;
+  }
+  if (!state_ok) {
+    out.push_back(absl::StrCat("state ", v1::DomainState_Name(state)));
+  }
+  return out;
+}
+
+class GroundTruthTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  void SetUp() override {
+    auto started = sim::SimHost::Start();
+    ASSERT_TRUE(started.ok()) << started.status();
+    host_ = std::move(*started);
+    auto toolstack = host_->NewToolstack();
+    ASSERT_TRUE(toolstack.ok()) << toolstack.status();
+    toolstack_ = std::move(*toolstack);
+    for (auto* hv : {&truth_, &agent_hypervisor_}) {
+      auto opened = host_->OpenHypervisor();
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      *hv = std::move(*opened);
+    }
+    store::ModelOptions options;
+    options.sweep_interval = absl::Milliseconds(200);
+    sim::SimHost* host = host_.get();
+    model_ = std::make_unique<store::DomainModel>(
+        agent_hypervisor_.get(), [host] { return host->ConnectXenstore(); },
+        options);
+    ASSERT_OK(model_->Start());
+  }
+
+  void TearDown() override {
+    if (model_) model_->Stop();
+    model_.reset();
+    agent_hypervisor_.reset();
+    truth_.reset();
+    toolstack_.reset();
+    host_.reset();
+  }
+
+  // Freezes the clock, sweeps once and compares; one line per difference.
+  std::vector<std::string> CompareAtQuietPoint() {
+    host_->state().FreezeClock();
+    std::vector<std::string> out;
+    absl::Status swept = model_->sweeper().SweepNow(store::SweepCause::kResync);
+    if (!swept.ok()) out.push_back(absl::StrCat("sweep: ", swept.ToString()));
+    std::vector<xen::DomainInfo> infos;
+    absl::Status read = truth_->GetAllDomains(&infos);
+    if (!read.ok()) out.push_back(absl::StrCat("truth: ", read.ToString()));
+    auto snapshot = model_->store().snapshot();
+    std::map<uint32_t, bool> seen;
+    for (const xen::DomainInfo& info : infos) {
+      seen[info.domid] = true;
+      auto d = snapshot->domains.Get(info.domid);
+      if (!d) {
+        out.push_back(absl::StrCat("domid ", info.domid, " missing"));
+        continue;
+      }
+      for (const std::string& diff : Differences(info, *d)) {
+        out.push_back(absl::StrCat("domid ", info.domid, ": ", diff));
+      }
+    }
+    snapshot->domains.ForEach([&](const store::DomainPtr& d) {
+      if (!seen.contains(d->domid())) {
+        out.push_back(
+            absl::StrCat("domid ", d->domid(), " is not on the host"));
+      }
+    });
+    host_->state().ThawClock();
+    return out;
+  }
+
+  std::unique_ptr<sim::SimHost> host_;
+  std::unique_ptr<sim::Toolstack> toolstack_;
+  std::unique_ptr<xen::Hypervisor> truth_;
+  std::unique_ptr<xen::Hypervisor> agent_hypervisor_;
+  std::unique_ptr<store::DomainModel> model_;
+};
+
+TEST_P(GroundTruthTest, ModelEqualsTheHypervisorInEveryField) {
+  const uint32_t seed = GetParam();
+  std::mt19937 rng(seed);
+  auto uniform = [&](uint32_t n) {
+    return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng);
+  };
+  std::vector<std::string> log;
+  std::vector<uint32_t> freed;
+  int quiet_points = 0;
+  std::map<std::string, int> done;  // operations by kind
+  for (int step = 0; step < kSteps; ++step) {
+    if (step % kQuietEvery == 0) {
+      ++quiet_points;
+      const std::vector<std::string> diff = CompareAtQuietPoint();
+      ASSERT_TRUE(diff.empty())
+          << "seed " << seed << ", before step " << step << ":\n  "
+          << absl::StrJoin(diff, "\n  ") << "\nlast operations: "
+          << absl::StrJoin(log.size() > 12 ? log.end() - 12 : log.begin(),
+                           log.end(), "; ");
+    }
+    std::vector<uint32_t> domids;
+    for (uint32_t d : host_->state().Domids()) {
+      if (d != 0) domids.push_back(d);
+    }
+    const uint32_t op = domids.empty() ? 0 : uniform(9);
+    const uint32_t domid = domids.empty() ? 0 : domids[uniform(domids.size())];
+    auto info = domids.empty() ? absl::StatusOr<xen::DomainInfo>()
+                               : truth_->GetDomainInfo(domid);
+    std::string what;
+    absl::Status s;
+    if (op == 0 && domids.size() < kMaxDomains) {
+      sim::DomainSpec spec;
+      spec.vcpus = 1 + uniform(4);
+      spec.memory_mib = 64 * (1 + uniform(4));
+      spec.hvm = uniform(2) == 1;
+      spec.load_permille = std::vector<uint32_t>{0, 50, 500, 1000}[uniform(4)];
+      spec.start = uniform(4) != 0;
+      if (!freed.empty() && uniform(3) == 0) {  // a reused domid
+        spec.domid = freed[uniform(freed.size())];
+      }
+      auto created = toolstack_->CreateDomain(spec);
+      s = created.status();
+      if (created.ok()) {
+        std::erase(freed, created->domid);
+        what = absl::StrCat("create ", created->domid, " load ",
+                            spec.load_permille, spec.start ? "" : " paused");
+      }
+    } else if (op == 0 || !info.ok()) {
+      continue;
+    } else if (op <= 2) {
+      // Pause in every state: running, paused, shut down, dying.
+      what = absl::StrCat("pause ", domid);
+      s = toolstack_->PauseDomain(domid);
+      if (s.code() == absl::StatusCode::kResourceExhausted ||
+          s.code() == absl::StatusCode::kOutOfRange) {
+        s = absl::OkStatus();  // EOVERFLOW past 255: a valid answer
+      }
+    } else if (op == 3) {
+      what = absl::StrCat("unpause ", domid);
+      s = toolstack_->UnpauseDomain(domid);
+      if (!info->paused && s.code() == absl::StatusCode::kInvalidArgument) {
+        s = absl::OkStatus();  // EINVAL when not paused, as Xen answers
+      }
+    } else if (op == 4) {
+      const xen::ShutdownReason reason = kReasons[uniform(6)];
+      what = absl::StrCat("shutdown ", domid, " ",
+                          xen::ShutdownReasonName(reason));
+      if (info->dying) continue;
+      s = toolstack_->ShutdownDomain(domid, reason);
+    } else if (op == 5) {
+      const xen::ShutdownReason reason = kReasons[uniform(6)];
+      what = absl::StrCat("shutdown-code ", domid, " ",
+                          xen::ShutdownReasonName(reason));
+      s = toolstack_->GuestSetShutdownCode(domid, reason);
+    } else if (op == 6) {
+      what = absl::StrCat("resume ", domid);
+      if (info->dying) continue;
+      s = toolstack_->ResumeDomain(domid);
+    } else if (op == 7) {
+      what = absl::StrCat("load ", domid);
+      s = host_->state().SetLoad(domid, uniform(1001));
+    } else {
+      what = absl::StrCat("destroy ", domid);
+      s = toolstack_->DestroyDomain(domid);
+      if (s.ok()) freed.push_back(domid);
+    }
+    log.push_back(what);
+    ++done[what.substr(0, what.find(' '))];
+    ASSERT_TRUE(s.ok()) << "seed " << seed << ": " << what << ": " << s;
+  }
+  const std::vector<std::string> diff = CompareAtQuietPoint();
+  EXPECT_TRUE(diff.empty())
+      << "seed " << seed << ", at the end:\n  " << absl::StrJoin(diff, "\n  ");
+  for (const char* kind : {"create", "pause", "unpause", "shutdown",
+                           "shutdown-code", "resume", "load", "destroy"}) {
+    EXPECT_GT(done[kind], 0) << "seed " << seed << " never did " << kind;
+  }
+  EXPECT_GE(quiet_points, kSteps / kQuietEvery);
+  // Nothing in the sequence, nor the agent, shut dom0 (the host) down.
+  EXPECT_EQ(host_->state().host_halts().count, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, GroundTruthTest, ::testing::ValuesIn(Seeds()));
+
+}  // namespace
+}  // namespace xenlet
