@@ -134,6 +134,8 @@ void xlsim_lock(int exclusive) {
   while (flock(state_fd, exclusive ? LOCK_EX : LOCK_SH) != 0 &&
          errno == EINTR) {
   }
+  /* Dying domains whose time has come are gone: free their slots. */
+  if (exclusive) xlsim_collect(state);
 }
 
 void xlsim_unlock(int bump) {
@@ -326,12 +328,14 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
       xlsim_resume(h, domid, d);
     }
   } else {
-    /* The domain stays, dying, until its last reference goes (the
-     * toolstack reaps it); destroying a dying domain again succeeds. */
+    /* domain_kill: dying until its last reference goes, after the host's
+     * dying time (at once, later, or never: a zombie); destroying a dying
+     * domain again succeeds. */
     if (domid == 0) {
       ret = -EINVAL;
     } else {
-      d->dying = 1;
+      xlsim_kill(h, domid);
+      xlsim_collect(h);
     }
   }
   if (ret == 0) xlsim_account(h, domid, d);

@@ -96,6 +96,7 @@ absl::Status DomainTable::Add(Domid domid, const DomainConfig& config) {
   if (domid == 0 || domid >= xen::kDomidFirstReserved) {
     return absl::InvalidArgumentError(absl::StrCat("domid ", domid));
   }
+  xlsim_collect(h_);  // a slot whose dying domain has just gone is free
   if (Present(domid)) {
     return absl::AlreadyExistsError(absl::StrCat("domain ", domid));
   }
@@ -151,6 +152,7 @@ void HypervisorState::Lock(bool exclusive) const {
   mutex_.lock();
   while (flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0 && errno == EINTR) {
   }
+  if (exclusive) xlsim_collect(h_);
 }
 
 void HypervisorState::Unlock(bool bump) const {
@@ -341,7 +343,18 @@ std::vector<Domid> HypervisorState::Domids() const {
 }
 
 uint32_t HypervisorState::DomainCount() const {
-  return __atomic_load_n(&h_->nr_domains, __ATOMIC_ACQUIRE);
+  // Dying domains whose time has come are not counted, collected or not.
+  return static_cast<uint32_t>(Domids().size());
+}
+
+void HypervisorState::SetDyingTime(absl::Duration dying) {
+  Mutate([dying](DomainTable& table) {
+    table.header()->dying_ns =
+        dying == absl::InfiniteDuration()
+            ? XLSIM_NEVER
+            : static_cast<uint64_t>(absl::ToInt64Nanoseconds(dying));
+    return absl::OkStatus();
+  }).IgnoreError();
 }
 
 uint32_t HypervisorState::Generation() const {

@@ -97,6 +97,12 @@ class HypervisorState {
   // above the last one allocated, wrapping to 1 past 32751 (Xen's rover).
   // The domain starts paused (controller pause count 1).
   absl::StatusOr<Domid> CreateDomain(const DomainConfig& config);
+  // How long a destroyed domain stays dying before it vanishes, for the
+  // destroys from now on: zero (the default) at once, as when nothing holds
+  // it; longer while its pages are released; InfiniteDuration() for
+  // zombies, which stay dying until ReapDomain (something mapped their
+  // pages and never let go).
+  void SetDyingTime(absl::Duration dying);
   // The last reference to a domain goes: it vanishes from the table.
   // FAILED_PRECONDITION unless it is dying (destroyed), so that a domain is
   // never reaped behind the toolstack's back; NOT_FOUND if absent.

@@ -84,11 +84,16 @@ struct xlsim_domain {
    * is mostly blocked). 1000: always running. */
   uint32_t load_permille;
   uint32_t pad1;
+  /* When a dying domain vanishes (clock ns): Xen frees it once its last
+   * reference goes. XLSIM_NEVER: a zombie, until HypervisorState's
+   * ReapDomain (the last foreign mapping of its pages goes). */
+  uint64_t gone_at_ns;
 };
 
 /* Xen's SHUTDOWN_CODE_INVALID (xen/include/xen/sched.h): all ones in an
  * unsigned int, so the 8-bit field of getdomaininfo's flags reads 255. */
 #define XLSIM_SHUTDOWN_CODE_INVALID (~0u)
+#define XLSIM_NEVER (~0ULL)
 
 struct xlsim_header {
   uint64_t magic;
@@ -125,6 +130,12 @@ struct xlsim_header {
   /* Added to CLOCK_MONOTONIC after a thaw from a clock advanced by hand,
    * so that simulated time never goes backwards. */
   uint64_t clock_offset_ns;
+  /* How long a destroyed domain stays dying before it vanishes (ns; 0:
+   * at once, XLSIM_NEVER: a zombie), and how many dying domains wait for
+   * their time (so that only then is the table scanned for them). */
+  uint64_t dying_ns;
+  uint32_t dying_pending;
+  uint32_t pad2;
   uint64_t present[(XLSIM_NDOM + 63) / 64];
 };
 
@@ -143,19 +154,39 @@ static inline struct xlsim_domain* xlsim_domains(struct xlsim_header* h) {
   return (struct xlsim_domain*)((char*)h + XLSIM_HEADER_SIZE);
 }
 
+static inline uint64_t xlsim_now_ns(const struct xlsim_header* h) {
+  uint64_t frozen = __atomic_load_n(&h->frozen_clock_ns, __ATOMIC_ACQUIRE);
+  if (frozen) return frozen;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+         __atomic_load_n(&h->clock_offset_ns, __ATOMIC_ACQUIRE);
+}
+
+/* Whether a dying domain's time has come: it is gone, whatever the bit. */
+static inline int xlsim_gone(const struct xlsim_header* h, unsigned d) {
+  const struct xlsim_domain* dom =
+      (const struct xlsim_domain*)((const char*)h + XLSIM_HEADER_SIZE) + d;
+  return dom->dying && dom->gone_at_ns != XLSIM_NEVER &&
+         xlsim_now_ns(h) >= dom->gone_at_ns;
+}
+
 static inline int xlsim_present(const struct xlsim_header* h, unsigned d) {
-  return d < XLSIM_NDOM && ((h->present[d / 64] >> (d % 64)) & 1);
+  return d < XLSIM_NDOM && ((h->present[d / 64] >> (d % 64)) & 1) &&
+         !xlsim_gone(h, d);
 }
 
 static inline void xlsim_set_present(struct xlsim_header* h, unsigned d,
                                      int on) {
   uint64_t bit = 1ULL << (d % 64);
+  struct xlsim_domain* dom = xlsim_domains(h) + d;
   if (on && !(h->present[d / 64] & bit)) {
     h->present[d / 64] |= bit;
     h->nr_domains++;
   } else if (!on && (h->present[d / 64] & bit)) {
     h->present[d / 64] &= ~bit;
     h->nr_domains--;
+    if (dom->dying && dom->gone_at_ns != XLSIM_NEVER) h->dying_pending--;
   }
 }
 
@@ -165,20 +196,43 @@ static inline unsigned xlsim_next(const struct xlsim_header* h, unsigned d) {
     uint64_t word = h->present[d / 64] >> (d % 64);
     if (word) {
       d += (unsigned)__builtin_ctzll(word);
-      return d < XLSIM_NDOM ? d : XLSIM_NDOM;
+      if (d >= XLSIM_NDOM) return XLSIM_NDOM;
+      if (!xlsim_gone(h, d)) return d;
+      ++d;
+      continue;
     }
     d = (d / 64 + 1) * 64;
   }
   return XLSIM_NDOM;
 }
 
-static inline uint64_t xlsim_now_ns(const struct xlsim_header* h) {
-  uint64_t frozen = __atomic_load_n(&h->frozen_clock_ns, __ATOMIC_ACQUIRE);
-  if (frozen) return frozen;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
-         __atomic_load_n(&h->clock_offset_ns, __ATOMIC_ACQUIRE);
+/* Frees the slots of dying domains whose time has come (Xen's
+ * complete_domain_destroy). Call under the exclusive lock. */
+static inline void xlsim_collect(struct xlsim_header* h) {
+  if (!h->dying_pending) return;
+  for (unsigned w = 0; w < (XLSIM_NDOM + 63) / 64; ++w) {
+    uint64_t word = h->present[w];
+    while (word) {
+      unsigned d = w * 64 + (unsigned)__builtin_ctzll(word);
+      word &= word - 1;
+      if (xlsim_gone(h, d)) xlsim_set_present(h, d, 0);
+    }
+  }
+}
+
+/* XEN_DOMCTL_destroydomain (domain_kill): the domain is dying from now,
+ * and vanishes after the host's dying time. Call under the exclusive lock;
+ * again on a dying domain it changes nothing. */
+static inline void xlsim_kill(struct xlsim_header* h, unsigned domid) {
+  struct xlsim_domain* d = xlsim_domains(h) + domid;
+  if (d->dying) return;
+  d->dying = 1;
+  if (h->dying_ns == XLSIM_NEVER) {
+    d->gone_at_ns = XLSIM_NEVER;
+  } else {
+    d->gone_at_ns = xlsim_now_ns(h) + h->dying_ns;
+    h->dying_pending++;
+  }
 }
 
 /* The scheduling period of the load model: within each, a runnable

@@ -184,6 +184,11 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   config.vcpus = spec.vcpus;
   config.hvm = spec.hvm;
   config.load_permille = spec.load_permille;
+  // A domid still in use is refused by createdomain below; a freed one
+  // may still be held by xenstored.
+  if (spec.domid && !state_->Info(*spec.domid).ok()) {
+    if (auto s = AwaitReleased(*spec.domid); !s.ok()) return s;
+  }
   config.domid = spec.domid;
   auto domid = state_->CreateDomain(config);
   if (!domid.ok()) return domid.status();
@@ -276,30 +281,64 @@ absl::Status Toolstack::GuestSetShutdownCode(Domid domid,
 }
 
 absl::Status Toolstack::DestroyDomain(Domid domid) {
+  // libxl__destroy_domid (libxl_domain.c): pause first (a failure is only
+  // logged there), tear the devices down, remove the domain's paths, then
+  // the destroy hypercall. No XS_RELEASE: xenstored finds out by itself
+  // (VIRQ_DOM_EXC, check_domains). The hypervisor frees the domain when its
+  // last reference goes (HypervisorState::SetDyingTime).
   auto info = state_->Info(domid);
   if (!info.ok()) return info.status();
+  if (domid == 0) return absl::InvalidArgumentError("cannot destroy dom0");
   std::array<uint8_t, 16> handle;
   std::copy(std::begin(info->handle), std::end(info->handle), handle.begin());
-  if (auto s = hypervisor_->DestroyDomain(domid); !s.ok()) return s;
+  if (!(info->flags & XEN_DOMINF_dying)) {
+    hypervisor_->PauseDomain(domid).IgnoreError();
+  }
   const Layout p = PathsOf(domid, FormatUuid(handle));
-  absl::Status status = WithXenstore([&](xen::XenstoreClient& xs) {
-    absl::Status removed = xen::RunTransaction(
-        xs,
-        [&](XenstoreTransaction& t) -> absl::Status {
-          for (const std::string& path :
-               {p.dom, p.vm, p.libxl, p.vif_backend, p.vbd_backend}) {
-            if (auto s = IgnoreNotFound(t.Remove(path)); !s.ok()) return s;
-          }
-          return absl::OkStatus();
-        },
-        options_.retry);
-    if (!removed.ok()) return removed;
-    // xenstored may have released it already when it saw the domain dying.
-    return IgnoreNotFound(xs.ReleaseDomain(domid));
+  absl::Status removed = WithXenstore([&](xen::XenstoreClient& xs) {
+    for (const std::string& path :
+         {p.vif_backend, p.vbd_backend, p.vm, p.dom, p.libxl}) {
+      if (auto s = IgnoreNotFound(xs.Remove(path)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   });
-  // The last reference goes: the domid is free again.
-  absl::Status reaped = state_->ReapDomain(domid);
-  return status.ok() ? reaped : status;
+  absl::Status destroyed = hypervisor_->DestroyDomain(domid);
+  return destroyed.ok() ? removed : destroyed;
+}
+
+absl::Status Toolstack::AwaitReleased(Domid domid) {
+  // libxl never reuses a domid destroyed less than 60 s ago
+  // (LIBXL_DOMID_REUSE_TIMEOUT), by which time xenstored has long released
+  // it. The simulator may reuse one at once, so it waits for that release
+  // (@releaseDomain), as a domain introduced while xenstored still holds
+  // its predecessor would be taken for a reconnection of it.
+  return WithXenstore([&](xen::XenstoreClient& xs) -> absl::Status {
+    auto introduced = xs.IsDomainIntroduced(domid);
+    if (!introduced.ok() || !*introduced) return introduced.status();
+    const std::string token = absl::StrCat("xlsim-release-", domid);
+    if (auto s = xs.Watch("@releaseDomain", token); !s.ok()) return s;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    absl::Status status = absl::DeadlineExceededError(
+        absl::StrCat("xenstored still holds domain ", domid, " after 10 s"));
+    while (absl::Now() < deadline) {
+      introduced = xs.IsDomainIntroduced(domid);
+      if (!introduced.ok()) {
+        status = introduced.status();
+        break;
+      }
+      if (!*introduced) {
+        status = absl::OkStatus();
+        break;
+      }
+      auto event = xs.NextWatchEvent(deadline - absl::Now());
+      if (!event.ok()) {
+        status = event.status();
+        break;
+      }
+    }
+    xs.Unwatch("@releaseDomain", token).IgnoreError();
+    return status;
+  });
 }
 
 }  // namespace xenlet::sim

@@ -65,9 +65,11 @@ class Toolstack {
   // Asks through control/shutdown (for the reasons that have a word), the
   // simulated guest acknowledges and shuts itself down with the reason.
   absl::Status ShutdownDomain(Domid domid, xen::ShutdownReason reason);
-  // Hypervisor destroy first (dying: xenstored fires @releaseDomain), the
-  // keys removed, XS_RELEASE (if xenstored has not released it already),
-  // then the domain vanishes and its domid becomes free.
+  // As libxl does: pause, the domain's paths removed (backends,
+  // /vm/UUID, /local/domain/N, /libxl/N), then the destroy hypercall; no
+  // XS_RELEASE (xenstored releases it when it sees it dying or gone). The
+  // domain vanishes when the hypervisor frees it (at once by default; see
+  // HypervisorState::SetDyingTime).
   absl::Status DestroyDomain(Domid domid);
   // A suspended (or otherwise shut-down) domain runs again with the same
   // domid, its shutdown code invalid again (XEN_DOMCTL_resumedomain).
@@ -96,6 +98,9 @@ class Toolstack {
   explicit Toolstack(ToolstackOptions options) : options_(std::move(options)) {}
   absl::Status WriteDomainKeys(Domid domid, const std::string& uuid,
                                const std::string& name, const DomainSpec& spec);
+  // Waits until xenstored no longer holds domid (it released the domain
+  // that had it), so that the domid can be given to a new domain.
+  absl::Status AwaitReleased(Domid domid);
   // Runs a xenstore operation, reconnecting once if xenstored went away.
   absl::Status WithXenstore(
       const std::function<absl::Status(xen::XenstoreClient&)>& op);

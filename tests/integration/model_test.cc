@@ -238,6 +238,7 @@ TEST_F(ModelTest, FlagChangesThatKeepTheStateAreUpdates) {
     for (const auto& e : events) {
       if (e.event->domid == domid &&
           e.event->transition == v1::TRANSITION_UPDATED &&
+          e.event->domain->state() == v1::DOMAIN_STATE_SHUTDOWN &&
           e.event->domain->flags().paused()) {
         return true;
       }

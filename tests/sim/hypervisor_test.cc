@@ -142,6 +142,7 @@ TEST_F(HypervisorTest, PauseAndUnpauseFollowXen) {
 }
 
 TEST_F(HypervisorTest, DestroyLeavesTheDomainDying) {
+  host_->state().SetDyingTime(absl::InfiniteDuration());  // zombies
   XLSIM_ASSERT_OK(AddDomains(host_->state(), 2));
   XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
   XLSIM_ASSERT_OK(hv->DestroyDomain(1));
@@ -156,6 +157,43 @@ TEST_F(HypervisorTest, DestroyLeavesTheDomainDying) {
             absl::StatusCode::kFailedPrecondition);
   XLSIM_ASSERT_OK(host_->state().ReapDomain(1));
   EXPECT_EQ(hv->GetDomainInfo(1).status().code(), absl::StatusCode::kNotFound);
+}
+
+// domain_kill, then the domain is freed when its last reference goes: at
+// once by default (nothing visible of the dying phase), after a while, or
+// never (a zombie, until its pages are let go). Times on a frozen clock.
+TEST_F(HypervisorTest, ADyingDomainVanishesWhenItsTimeComes) {
+  XLSIM_ASSERT_OK(AddDomains(host_->state(), 3));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK(hv->DestroyDomain(1));
+  EXPECT_EQ(hv->GetDomainInfo(1).status().code(), absl::StatusCode::kNotFound);
+
+  host_->state().FreezeClock();
+  host_->state().SetDyingTime(absl::Milliseconds(30));
+  XLSIM_ASSERT_OK(hv->DestroyDomain(2));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo dying, hv->GetDomainInfo(2));
+  EXPECT_TRUE(dying.dying);
+  EXPECT_EQ(host_->state().DomainCount(), 3u);  // dom0, 2 and 3
+  host_->state().AdvanceClock(absl::Milliseconds(29));
+  EXPECT_TRUE(hv->GetDomainInfo(2).ok());
+  host_->state().AdvanceClock(absl::Milliseconds(1));
+  EXPECT_EQ(hv->GetDomainInfo(2).status().code(), absl::StatusCode::kNotFound);
+  std::vector<DomainInfo> all;
+  XLSIM_ASSERT_OK(hv->GetAllDomains(&all));
+  EXPECT_EQ(all.size(), 2u);  // dom0 and 3
+  EXPECT_EQ(host_->state().DomainCount(), 2u);
+  // The freed domid can be taken again.
+  XLSIM_ASSERT_OK(host_->state().Mutate(
+      [](DomainTable& t) { return t.Add(2, DomainConfig{}); }));
+  EXPECT_FALSE(hv->GetDomainInfo(2)->dying);
+
+  host_->state().SetDyingTime(absl::InfiniteDuration());
+  XLSIM_ASSERT_OK(hv->DestroyDomain(3));
+  host_->state().AdvanceClock(absl::Hours(1));
+  EXPECT_TRUE(hv->GetDomainInfo(3)->dying) << "a zombie stays";
+  XLSIM_ASSERT_OK(host_->state().ReapDomain(3));
+  EXPECT_EQ(hv->GetDomainInfo(3).status().code(), absl::StatusCode::kNotFound);
+  host_->state().ThawClock();
 }
 
 TEST_F(HypervisorTest, ShutdownKeepsTheFirstReason) {
