@@ -60,6 +60,14 @@ absl::StatusOr<std::string> FindPreloadLibrary() {
       " (set XENLET_SIM_PRELOAD, or depend on //sim:", kPreloadName, ")"));
 }
 
+void EnsureXlRuntimeDir() {
+  // Where libxl keeps its domid-history lock (libxl_domain.c, destroy);
+  // a dom0 has it from the xencommons init script. Without root this
+  // fails, and only the real xl's destroy needs it.
+  std::error_code ec;
+  std::filesystem::create_directories(kXlRuntimeDir, ec);
+}
+
 absl::StatusOr<std::unique_ptr<SimHost>> SimHost::Start(
     const SimHostOptions& options) {
   std::unique_ptr<SimHost> host(new SimHost(options));
@@ -74,6 +82,7 @@ absl::StatusOr<std::unique_ptr<SimHost>> SimHost::Start(
     if (ec) return absl::InternalError("mkdir " + options.dir);
     host->dir_ = Absolute(options.dir);
   }
+  EnsureXlRuntimeDir();
   auto preload = FindPreloadLibrary();
   if (!preload.ok()) return preload.status();
   host->preload_path_ = *preload;

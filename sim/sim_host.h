@@ -37,6 +37,11 @@
 
 namespace xenlet::sim {
 
+// Debian's real xl (libxl 4.17) runs on a simulated host under the preload;
+// its destroy takes a lock in this directory, which a dom0 has.
+inline constexpr char kXlRuntimeDir[] = "/var/run/xen";
+void EnsureXlRuntimeDir();
+
 struct SimHostOptions {
   // Without xenstored the host has only the hypervisor side.
   bool start_xenstored = true;

@@ -203,6 +203,7 @@ int Main(int argc, char** argv) {
   up->callback([&] {
     need_dir();
     std::filesystem::create_directories(p.dir);
+    EnsureXlRuntimeDir();  // so that the real xl's destroy works
     if (ReadPid(p) > 0) StopDaemon(p).IgnoreError();
     auto st = HypervisorState::Create(p.state());
     check(st.status());

@@ -9,12 +9,18 @@
 // and blocked), shutdown reason only while shut down, vCPUs, cpu time and
 // memory. Seeds come from $XENLET_GROUND_TRUTH_SEEDS (default 1,2,3) and
 // are printed on failure.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -23,9 +29,15 @@
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
 #include "tests/testing/status_macros.h"
+#include "xen/xenstore.h"
+
+extern char** environ;
 
 namespace xenlet {
 namespace {
+
+// Debian's xl, from xen-utils-4.17.
+constexpr char kXl[] = "/usr/lib/xen-4.17/bin/xl";
 
 constexpr int kSteps = 120;
 constexpr int kQuietEvery = 6;
@@ -108,7 +120,7 @@ std::vector<std::string> Differences(const xen::DomainInfo& h,
   return out;
 }
 
-class GroundTruthTest : public ::testing::TestWithParam<uint32_t> {
+class GroundTruthBase : public ::testing::Test {
  protected:
   void SetUp() override {
     auto started = sim::SimHost::Start();
@@ -178,6 +190,9 @@ class GroundTruthTest : public ::testing::TestWithParam<uint32_t> {
   std::unique_ptr<xen::Hypervisor> agent_hypervisor_;
   std::unique_ptr<store::DomainModel> model_;
 };
+
+class GroundTruthTest : public GroundTruthBase,
+                        public ::testing::WithParamInterface<uint32_t> {};
 
 TEST_P(GroundTruthTest, ModelEqualsTheHypervisorInEveryField) {
   const uint32_t seed = GetParam();
@@ -282,6 +297,106 @@ TEST_P(GroundTruthTest, ModelEqualsTheHypervisorInEveryField) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GroundTruthTest, ::testing::ValuesIn(Seeds()));
+
+// Runs Debian's real xl (libxl 4.17) on the host; its output and exit code.
+struct XlResult {
+  std::string out;
+  int code = -1;
+};
+
+XlResult RunXl(const sim::SimHost& host, const std::vector<std::string>& args) {
+  std::vector<std::string> full = {kXl};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.push_back(*e);
+  for (const auto& [name, value] : host.PreloadEnv()) {
+    env_strings.push_back(name + "=" + value);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return {};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  pid_t pid;
+  int rc =
+      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  XlResult r;
+  char buf[4096];
+  ssize_t n;
+  while (rc == 0 && (n = read(out[0], buf, sizeof(buf))) > 0) {
+    r.out.append(buf, n);
+  }
+  close(out[0]);
+  int status;
+  if (rc == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+    r.code = WEXITSTATUS(status);
+  }
+  return r;
+}
+
+// The real xl as a second toolstack: what it does, the model follows, field
+// for field. xl list shows the simulator's domains; xl pause, unpause and
+// destroy act through the real libxl and libxenctrl on the fake hypervisor
+// and the real xenstored.
+TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
+  if (access(kXl, X_OK) != 0) GTEST_SKIP() << kXl << " is not installed";
+  std::vector<uint32_t> domids;
+  for (int i = 0; i < 3; ++i) {
+    sim::DomainSpec spec;
+    spec.name = absl::StrCat("xl-", i);
+    spec.vcpus = 1 + i;
+    auto created = toolstack_->CreateDomain(spec);
+    ASSERT_TRUE(created.ok()) << created.status();
+    domids.push_back(created->domid);
+  }
+  XlResult list = RunXl(*host_, {"list"});
+  ASSERT_EQ(list.code, 0) << list.out;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(absl::StrContains(list.out, absl::StrCat("xl-", i)))
+        << list.out;
+  }
+  const std::string first = absl::StrCat(domids[0]);
+  const std::string second = absl::StrCat(domids[1]);
+  XlResult pause = RunXl(*host_, {"pause", first});
+  ASSERT_EQ(pause.code, 0) << pause.out;
+  // A shut-down domain paused by xl: the flag must reach the model.
+  ASSERT_OK(
+      toolstack_->ShutdownDomain(domids[1], xen::ShutdownReason::kSuspend));
+  XlResult pause2 = RunXl(*host_, {"pause", second});
+  ASSERT_EQ(pause2.code, 0) << pause2.out;
+  std::vector<std::string> diff = CompareAtQuietPoint();
+  ASSERT_TRUE(diff.empty()) << absl::StrJoin(diff, "\n");
+  EXPECT_TRUE(
+      model_->store().snapshot()->domains.Get(domids[1])->flags().paused());
+
+  XlResult unpause = RunXl(*host_, {"unpause", first});
+  ASSERT_EQ(unpause.code, 0) << unpause.out;
+  XlResult destroy = RunXl(*host_, {"destroy", second});
+  ASSERT_EQ(destroy.code, 0) << destroy.out;
+  diff = CompareAtQuietPoint();
+  ASSERT_TRUE(diff.empty()) << absl::StrJoin(diff, "\n");
+  auto snapshot = model_->store().snapshot();
+  EXPECT_EQ(snapshot->domains.Get(domids[1]), nullptr) << "xl destroyed it";
+  EXPECT_EQ(snapshot->domains.Get(domids[0])->state(),
+            v1::DOMAIN_STATE_RUNNING);
+  // libxl removed the domain's paths, as the simulator's toolstack does.
+  auto xs = host_->ConnectXenstore();
+  ASSERT_TRUE(xs.ok()) << xs.status();
+  EXPECT_EQ((*xs)->Read(xen::DomainPath(domids[1])).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ((*xs)->Read(absl::StrCat("/libxl/", domids[1])).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->state().host_halts().count, 0u);
+}
 
 }  // namespace
 }  // namespace xenlet
