@@ -101,11 +101,17 @@ absl::StatusOr<std::unique_ptr<SimHost>> SimHost::Start(
   }
   if (options.start_xenstored) {
     if (auto s = host->StartXenstored(); !s.ok()) return s;
+    if (options.simulated_guests) {
+      SimHost* h = host.get();
+      host->guests_ = std::make_unique<SimulatedGuests>(
+          [h] { return h->ConnectXenstore(); }, host->state_.get());
+    }
   }
   return host;
 }
 
 SimHost::~SimHost() {
+  guests_.reset();
   xenstored_.reset();  // kills its process group
   for (auto it = saved_env_.rbegin(); it != saved_env_.rend(); ++it) {
     if (it->second) {

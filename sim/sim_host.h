@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "sim/hypervisor_state.h"
+#include "sim/simulated_guests.h"
 #include "sim/toolstack.h"
 #include "sim/xenstored_process.h"
 #include "xen/call_observer.h"
@@ -54,6 +55,9 @@ struct SimHostOptions {
   // Empty: a fresh /tmp/xlsim.XXXXXX, removed at the end.
   std::string dir;
   bool keep_dir = false;
+  // Guests answer control/shutdown requests as a PV guest's xenbus driver
+  // does (sim/simulated_guests.h), so that any toolstack's shutdown works.
+  bool simulated_guests = true;
 };
 
 class SimHost {
@@ -99,6 +103,7 @@ class SimHost {
   std::string preload_path_;
   std::unique_ptr<HypervisorState> state_;
   std::unique_ptr<XenstoredProcess> xenstored_;
+  std::unique_ptr<SimulatedGuests> guests_;
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_env_;
 };
 

@@ -378,6 +378,16 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
   EXPECT_TRUE(
       model_->store().snapshot()->domains.Get(domids[1])->flags().paused());
 
+  // xl shutdown writes control/shutdown; the simulated guest answers it.
+  const std::string third = absl::StrCat(domids[2]);
+  XlResult shutdown = RunXl(*host_, {"shutdown", "-w", third});
+  ASSERT_EQ(shutdown.code, 0) << shutdown.out;
+  auto down = truth_->GetDomainInfo(domids[2]);
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_TRUE(down->shutdown);
+  EXPECT_EQ(down->shutdown_code,
+            static_cast<uint8_t>(xen::ShutdownReason::kPoweroff));
+
   XlResult unpause = RunXl(*host_, {"unpause", first});
   ASSERT_EQ(unpause.code, 0) << unpause.out;
   XlResult destroy = RunXl(*host_, {"destroy", second});

@@ -17,7 +17,10 @@ using xen::XenstoreTransaction;
 constexpr absl::Duration kTimeout = absl::Seconds(10);
 
 TEST(XenstoreTest, ThirtyKeysInOneTransaction) {
-  XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start({.trace = true}));
+  // Every request on the host is counted: no simulated guest reading its
+  // control/shutdown key on the side.
+  XLSIM_ASSERT_OK_AND_ASSIGN(
+      auto host, SimHost::Start({.trace = true, .simulated_guests = false}));
   XLSIM_ASSERT_OK_AND_ASSIGN(auto ts, host->NewToolstack());
   XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts->CreateDomain({}));
   auto keys = Toolstack::DomainKeys(d.domid, d.uuid, d.name, {});

@@ -1,0 +1,83 @@
+#include "sim/simulated_guests.h"
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "xen/types.h"
+
+namespace xenlet::sim {
+namespace {
+
+constexpr char kToken[] = "xlsim-guests";
+
+// The reason a guest shuts down with for a request word (the words libxl
+// writes), if any.
+std::optional<xen::ShutdownReason> ReasonOf(const std::string& word) {
+  for (xen::ShutdownReason r :
+       {xen::ShutdownReason::kPoweroff, xen::ShutdownReason::kReboot,
+        xen::ShutdownReason::kSuspend, xen::ShutdownReason::kSoftReset}) {
+    if (word == xen::ShutdownRequestWord(r)) return r;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SimulatedGuests::SimulatedGuests(Connect connect, HypervisorState* state)
+    : connect_(std::move(connect)), state_(state) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+SimulatedGuests::~SimulatedGuests() {
+  stop_ = true;
+  thread_.join();
+}
+
+void SimulatedGuests::Handle(xen::XenstoreClient& xs, const std::string& path) {
+  // /local/domain/N/control/shutdown
+  std::vector<std::string> parts = absl::StrSplit(path, '/');
+  uint32_t domid;
+  if (parts.size() != 6 || parts[1] != "local" || parts[2] != "domain" ||
+      parts[4] != "control" || parts[5] != "shutdown" ||
+      !absl::SimpleAtoi(parts[3], &domid) || domid == 0) {
+    return;
+  }
+  auto word = xs.Read(path);
+  if (!word.ok() || word->empty()) return;  // gone, or already answered
+  const std::optional<xen::ShutdownReason> reason = ReasonOf(*word);
+  if (!reason) return;  // a word no driver knows: ignored, as Linux does
+  if (!xs.Write(path, "").ok()) return;
+  if (state_->GuestShutdown(domid, static_cast<uint8_t>(*reason)).ok()) {
+    ++answered_;
+  }
+}
+
+void SimulatedGuests::Run() {
+  std::unique_ptr<xen::XenstoreClient> xs;
+  while (!stop_) {
+    if (!xs) {
+      auto client = connect_();
+      if (!client.ok() || !(*client)->Watch("/local/domain", kToken).ok()) {
+        // xenstored is restarting: try again shortly.
+        absl::SleepFor(absl::Milliseconds(50));
+        continue;
+      }
+      xs = std::move(*client);
+    }
+    // A bounded wait, so that the destructor is seen promptly.
+    auto event = xs->NextWatchEvent(absl::Milliseconds(100));
+    if (!event.ok()) {
+      xs.reset();  // reconnect
+      continue;
+    }
+    if (*event && absl::EndsWith((*event)->path, "/control/shutdown")) {
+      Handle(*xs, (*event)->path);
+    }
+  }
+}
+
+}  // namespace xenlet::sim

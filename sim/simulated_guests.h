@@ -1,0 +1,46 @@
+// The guests' side of control/shutdown: what a PV guest's xenbus driver
+// does when a toolstack (the real xl, or any other) writes a request into
+// /local/domain/N/control/shutdown: it clears the key (the toolstack's
+// acknowledgement) and shuts itself down with the matching reason
+// (SCHEDOP_shutdown, the guest's own hypercall, made here on the state
+// file). One thread and xenstore connection answer for every guest of a
+// simulated host; it reconnects after xenstored restarts.
+#ifndef XENLET_SIM_SIMULATED_GUESTS_H_
+#define XENLET_SIM_SIMULATED_GUESTS_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "sim/hypervisor_state.h"
+#include "xen/xenstore.h"
+
+namespace xenlet::sim {
+
+class SimulatedGuests {
+ public:
+  using Connect =
+      std::function<absl::StatusOr<std::unique_ptr<xen::XenstoreClient>>()>;
+  SimulatedGuests(Connect connect, HypervisorState* state);
+  ~SimulatedGuests();  // stops the thread
+
+  // Requests answered so far.
+  uint64_t answered() const { return answered_.load(); }
+
+ private:
+  void Run();
+  // One watch event: answers it if it is a guest's shutdown request.
+  void Handle(xen::XenstoreClient& xs, const std::string& path);
+
+  const Connect connect_;
+  HypervisorState* const state_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> answered_{0};
+  std::thread thread_;
+};
+
+}  // namespace xenlet::sim
+
+#endif  // XENLET_SIM_SIMULATED_GUESTS_H_
