@@ -9,9 +9,6 @@
 // and blocked), shutdown reason only while shut down, vCPUs, cpu time and
 // memory. Seeds come from $XENLET_GROUND_TRUTH_SEEDS (default 1,2,3) and
 // are printed on failure.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -29,9 +26,8 @@
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
 #include "tests/testing/status_macros.h"
+#include "tests/testing/subprocess.h"
 #include "xen/xenstore.h"
-
-extern char** environ;
 
 namespace xenlet {
 namespace {
@@ -298,49 +294,12 @@ TEST_P(GroundTruthTest, ModelEqualsTheHypervisorInEveryField) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GroundTruthTest, ::testing::ValuesIn(Seeds()));
 
-// Runs Debian's real xl (libxl 4.17) on the host; its output and exit code.
-struct XlResult {
-  std::string out;
-  int code = -1;
-};
-
-XlResult RunXl(const sim::SimHost& host, const std::vector<std::string>& args) {
-  std::vector<std::string> full = {kXl};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.push_back(*e);
-  for (const auto& [name, value] : host.PreloadEnv()) {
-    env_strings.push_back(name + "=" + value);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return {};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  pid_t pid;
-  int rc =
-      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  XlResult r;
-  char buf[4096];
-  ssize_t n;
-  while (rc == 0 && (n = read(out[0], buf, sizeof(buf))) > 0) {
-    r.out.append(buf, n);
-  }
-  close(out[0]);
-  int status;
-  if (rc == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-    r.code = WEXITSTATUS(status);
-  }
-  return r;
+// Runs Debian's real xl (libxl 4.17) on the host.
+testing::ProcessResult RunXl(const sim::SimHost& host,
+                             const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kXl};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::RunProcess(argv, host.PreloadEnv());
 }
 
 // The real xl as a second toolstack: what it does, the model follows, field
@@ -358,7 +317,7 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
     ASSERT_TRUE(created.ok()) << created.status();
     domids.push_back(created->domid);
   }
-  XlResult list = RunXl(*host_, {"list"});
+  testing::ProcessResult list = RunXl(*host_, {"list"});
   ASSERT_EQ(list.code, 0) << list.out;
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(absl::StrContains(list.out, absl::StrCat("xl-", i)))
@@ -366,12 +325,12 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
   }
   const std::string first = absl::StrCat(domids[0]);
   const std::string second = absl::StrCat(domids[1]);
-  XlResult pause = RunXl(*host_, {"pause", first});
+  testing::ProcessResult pause = RunXl(*host_, {"pause", first});
   ASSERT_EQ(pause.code, 0) << pause.out;
   // A shut-down domain paused by xl: the flag must reach the model.
   ASSERT_OK(
       toolstack_->ShutdownDomain(domids[1], xen::ShutdownReason::kSuspend));
-  XlResult pause2 = RunXl(*host_, {"pause", second});
+  testing::ProcessResult pause2 = RunXl(*host_, {"pause", second});
   ASSERT_EQ(pause2.code, 0) << pause2.out;
   std::vector<std::string> diff = CompareAtQuietPoint();
   ASSERT_TRUE(diff.empty()) << absl::StrJoin(diff, "\n");
@@ -380,7 +339,7 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
 
   // xl shutdown writes control/shutdown; the simulated guest answers it.
   const std::string third = absl::StrCat(domids[2]);
-  XlResult shutdown = RunXl(*host_, {"shutdown", "-w", third});
+  testing::ProcessResult shutdown = RunXl(*host_, {"shutdown", "-w", third});
   ASSERT_EQ(shutdown.code, 0) << shutdown.out;
   auto down = truth_->GetDomainInfo(domids[2]);
   ASSERT_TRUE(down.ok()) << down.status();
@@ -388,9 +347,9 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
   EXPECT_EQ(down->shutdown_code,
             static_cast<uint8_t>(xen::ShutdownReason::kPoweroff));
 
-  XlResult unpause = RunXl(*host_, {"unpause", first});
+  testing::ProcessResult unpause = RunXl(*host_, {"unpause", first});
   ASSERT_EQ(unpause.code, 0) << unpause.out;
-  XlResult destroy = RunXl(*host_, {"destroy", second});
+  testing::ProcessResult destroy = RunXl(*host_, {"destroy", second});
   ASSERT_EQ(destroy.code, 0) << destroy.out;
   diff = CompareAtQuietPoint();
   ASSERT_TRUE(diff.empty()) << absl::StrJoin(diff, "\n");

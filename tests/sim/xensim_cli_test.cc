@@ -1,10 +1,5 @@
 // xensim: its help explains every command, and a host driven through it
 // works end to end.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -13,49 +8,21 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
 #include "tools/cpp/runfiles/runfiles.h"
-
-extern char** environ;
 
 namespace {
 
 using bazel::tools::cpp::runfiles::Runfiles;
 
-struct Result {
-  std::string out;
-  int code = -1;
-};
+using Result = xenlet::testing::ProcessResult;
 
 Result Xensim(const std::vector<std::string>& args) {
   std::string error;
   std::unique_ptr<Runfiles> runfiles(Runfiles::CreateForTest(&error));
   std::vector<std::string> full = {runfiles->Rlocation("xenlet/sim/xensim")};
   full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return {};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  pid_t pid;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  Result r;
-  char buf[4096];
-  ssize_t n;
-  while (rc == 0 && (n = read(out[0], buf, sizeof(buf))) > 0) {
-    r.out.append(buf, n);
-  }
-  close(out[0]);
-  int status;
-  if (rc == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-    r.code = WEXITSTATUS(status);
-  }
-  return r;
+  return xenlet::testing::RunProcess(full);
 }
 
 const std::vector<std::string> kCommands = {
