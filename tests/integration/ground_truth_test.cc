@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -22,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
@@ -366,6 +368,86 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
   EXPECT_EQ((*xs)->Read(absl::StrCat("/libxl/", domids[1])).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->state().host_halts().count, 0u);
+}
+
+// The requests of xenstored's trace from line `from` on: "OP (args)".
+std::vector<std::string> TracedRequests(const std::string& trace_path,
+                                        size_t* from) {
+  std::ifstream in(trace_path);
+  std::vector<std::string> out;
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    if (n++ < *from) continue;
+    // IN <connection> <date> <time> <OP> (<args>)
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(' ', 4));
+    if (f.size() == 5 && f[0] == "IN") out.push_back(f[4]);
+  }
+  *from = n;
+  return out;
+}
+
+// What a destroy removes, in order, with the domain's own numbers and UUID
+// replaced: the device backends (which libxl removes only for the devices
+// listed in /libxl/N/device) and the leftovers libxl removes after the
+// domain's directory are left out.
+std::vector<std::string> RemovedPaths(const std::vector<std::string>& requests,
+                                      uint32_t domid, const std::string& uuid) {
+  std::vector<std::string> out;
+  for (const std::string& r : requests) {
+    if (!absl::StartsWith(r, "RM (")) continue;
+    std::string path = r.substr(4, r.find(' ', 4) - 4);
+    if (absl::StartsWith(path, "/local/domain/0/backend/")) continue;
+    path = absl::StrReplaceAll(path, {{uuid, "UUID"}});
+    path = absl::StrReplaceAll(
+        path, {{absl::StrCat("/local/domain/", domid), "/local/domain/N"},
+               {absl::StrCat("/libxl/", domid), "/libxl/N"}});
+    if (absl::StartsWith(path, "/local/domain/N/")) continue;
+    out.push_back(path);
+  }
+  return out;
+}
+
+// xenstored's trace of a destroy by the simulator's toolstack and one by
+// the real libxl (xl destroy): the same paths removed in the same order,
+// and neither sends XS_RELEASE (xenstored releases the domain itself).
+TEST(DestroyTraceTest, TheSimulatorDestroysAsLibxlDoes) {
+  if (access(kXl, X_OK) != 0) GTEST_SKIP() << kXl << " is not installed";
+  sim::SimHostOptions options;
+  options.trace = true;
+  options.simulated_guests = false;  // only the two toolstacks' requests
+  auto host = sim::SimHost::Start(options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto toolstack = (*host)->NewToolstack();
+  ASSERT_TRUE(toolstack.ok()) << toolstack.status();
+  auto by_sim = (*toolstack)->CreateDomain({});
+  auto by_xl = (*toolstack)->CreateDomain({});
+  ASSERT_TRUE(by_sim.ok() && by_xl.ok());
+  size_t line = 0;
+  TracedRequests((*host)->trace_path(), &line);
+  ASSERT_OK((*toolstack)->DestroyDomain(by_sim->domid));
+  const std::vector<std::string> sim_requests =
+      TracedRequests((*host)->trace_path(), &line);
+  testing::ProcessResult xl = testing::RunProcess(
+      {kXl, "destroy", absl::StrCat(by_xl->domid)}, (*host)->PreloadEnv());
+  ASSERT_EQ(xl.code, 0) << xl.out;
+  const std::vector<std::string> xl_requests =
+      TracedRequests((*host)->trace_path(), &line);
+
+  const std::vector<std::string> sim_removed =
+      RemovedPaths(sim_requests, by_sim->domid, by_sim->uuid);
+  const std::vector<std::string> xl_removed =
+      RemovedPaths(xl_requests, by_xl->domid, by_xl->uuid);
+  EXPECT_EQ(sim_removed, xl_removed)
+      << "simulator: " << absl::StrJoin(sim_requests, "; ")
+      << "\nlibxl: " << absl::StrJoin(xl_requests, "; ");
+  EXPECT_EQ(xl_removed, (std::vector<std::string>{"/vm/UUID", "/local/domain/N",
+                                                  "/libxl/N"}));
+  for (const auto* requests : {&sim_requests, &xl_requests}) {
+    for (const std::string& r : *requests) {
+      EXPECT_FALSE(absl::StartsWith(r, "RELEASE")) << r;
+    }
+  }
 }
 
 }  // namespace
