@@ -194,42 +194,47 @@ absl::StatusOr<Domid> HypervisorState::CreateDomain(
   return created;
 }
 
-absl::Status HypervisorState::ReapDomain(Domid domid) {
-  return Mutate([domid](DomainTable& table) {
+absl::Status HypervisorState::MutateDomain(
+    Domid domid, const std::function<absl::Status(xlsim_header*, xlsim_domain&,
+                                                  DomainTable&)>& fn) {
+  return Mutate([&](DomainTable& table) {
     if (!table.Present(domid)) {
       return absl::NotFoundError(absl::StrCat("domain ", domid));
     }
-    if (!table.Domain(domid).dying) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("domain ", domid, " is not dying"));
-    }
-    table.Remove(domid);
-    return absl::OkStatus();
+    return fn(table.header(), table.Domain(domid), table);
   });
+}
+
+absl::Status HypervisorState::ReapDomain(Domid domid) {
+  return MutateDomain(
+      domid, [domid](xlsim_header*, xlsim_domain& d, DomainTable& table) {
+        if (!d.dying) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("domain ", domid, " is not dying"));
+        }
+        table.Remove(domid);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status HypervisorState::GuestSetShutdownCode(Domid domid, uint8_t code) {
-  return Mutate([&](DomainTable& table) {
-    if (!table.Present(domid)) {
-      return absl::NotFoundError(absl::StrCat("domain ", domid));
-    }
-    // SCHEDOP_shutdown_code (sched/core.c): the code is set for a later
-    // shutdown, the first one given sticks, and the guest keeps running.
-    xlsim_domain& d = table.Domain(domid);
-    if (d.shutdown_code == XLSIM_SHUTDOWN_CODE_INVALID) d.shutdown_code = code;
-    return absl::OkStatus();
-  });
+  return MutateDomain(domid,
+                      [code](xlsim_header*, xlsim_domain& d, DomainTable&) {
+                        // SCHEDOP_shutdown_code (sched/core.c): the code is set
+                        // for a later shutdown, the first one given sticks, and
+                        // the guest keeps running.
+                        if (d.shutdown_code == XLSIM_SHUTDOWN_CODE_INVALID)
+                          d.shutdown_code = code;
+                        return absl::OkStatus();
+                      });
 }
 
 absl::Status HypervisorState::GuestShutdown(Domid domid, uint8_t reason) {
-  return Mutate([&](DomainTable& table) {
-    if (!table.Present(domid)) {
-      return absl::NotFoundError(absl::StrCat("domain ", domid));
-    }
-    xlsim_domain& d = table.Domain(domid);
-    xlsim_shutdown(table.header(), domid, &d, reason);
-    return absl::OkStatus();
-  });
+  return MutateDomain(
+      domid, [domid, reason](xlsim_header* h, xlsim_domain& d, DomainTable&) {
+        xlsim_shutdown(h, domid, &d, reason);
+        return absl::OkStatus();
+      });
 }
 
 HostHalts HypervisorState::host_halts() const {
@@ -281,21 +286,18 @@ void HypervisorState::ThawClock() {
 }
 
 absl::Status HypervisorState::SetLoad(Domid domid, uint32_t load_permille) {
-  return Mutate([&](DomainTable& table) {
-    if (!table.Present(domid)) {
-      return absl::NotFoundError(absl::StrCat("domain ", domid));
-    }
-    xlsim_header* h = table.header();
-    xlsim_domain& d = table.Domain(domid);
-    // Close the accounting interval at the old load, open one at the new.
-    const uint32_t pause = d.pause_count;
-    d.pause_count = 1;
-    xlsim_account(h, domid, &d);
-    d.load_permille = std::min<uint32_t>(load_permille, 1000);
-    d.pause_count = pause;
-    xlsim_account(h, domid, &d);
-    return absl::OkStatus();
-  });
+  return MutateDomain(
+      domid, [&](xlsim_header* h, xlsim_domain& d, DomainTable&) {
+        // The cpu time run so far at the old load is banked; the new load
+        // counts from now.
+        if (d.runnable_since) {
+          const uint64_t now = xlsim_now_ns(h);
+          d.cpu_ns += xlsim_cpu_between(&d, domid, d.runnable_since, now);
+          d.runnable_since = now;
+        }
+        d.load_permille = std::min<uint32_t>(load_permille, 1000);
+        return absl::OkStatus();
+      });
 }
 
 void HypervisorState::SetInterfaceVersions(uint32_t domctl, uint32_t sysctl) {

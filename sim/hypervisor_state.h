@@ -154,6 +154,11 @@ class HypervisorState {
   void ClearFaults();
 
  private:
+  // Mutate on one present domain (NOT_FOUND otherwise).
+  absl::Status MutateDomain(
+      Domid domid,
+      const std::function<absl::Status(xlsim_header*, xlsim_domain&,
+                                       DomainTable&)>& fn);
   static absl::StatusOr<std::unique_ptr<HypervisorState>> MapFile(
       const std::string& path, bool create);
   HypervisorState(std::string path, int fd, xlsim_header* header)

@@ -2,7 +2,7 @@
 // on the simulated host the way libxl does, through the project's own
 // xen::XenstoreClient and xen::Hypervisor (so the real libxenstore and
 // libxenctrl code paths run), and through the state file for what only
-// Xen's createdomain and the final release of a domain would do.
+// Xen's createdomain would do (the hypervisor frees destroyed domains itself).
 //
 // Hypercalls go through the fake hypervisor linked into this process
 // (//sim:fake_hypervisor_inprocess); Open() points it at options.state_path.
