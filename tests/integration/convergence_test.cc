@@ -524,6 +524,17 @@ class ConvergenceTest : public ::testing::TestWithParam<uint32_t> {
     }
   }
 
+  // True once the agent's store is past `revision` (bounded polling: the
+  // store has no blocking wait, and sweeps run every 100 ms).
+  bool WaitForStorePast(uint64_t revision) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(15);
+    while (store().snapshot()->revision <= revision) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return true;
+  }
+
   // Runs `ops` operations of the storm; actions[i] run before operation i,
   // the leftovers after the last.
   void RunStorm(Storm& storm, int ops,
@@ -635,9 +646,15 @@ TEST_P(ConvergenceTest, EveryWatcherConvergesOnTheHost) {
     int at = 3;
     for (int cycle = 0; cycle < 3; ++cycle) {
       at += 5 + schedule_rng() % 25;
-      const int back = at + schedule_rng() % 8;  // ops while disconnected
+      const int back = at + 1 + schedule_rng() % 8;  // ops while disconnected
       actions[at].push_back([w] { w->Disconnect(); });
-      actions[back].push_back([w] { w->Reconnect(); });
+      actions[back].push_back([this, w] {
+        // The agent reflects the toolstack's operations asynchronously: wait
+        // until it has an event the resumer missed, so that the resume has
+        // something to replay however slow the machine is.
+        ASSERT_TRUE(WaitForStorePast(w->state().revision));
+        w->Reconnect();
+      });
       at = back;
     }
   }
