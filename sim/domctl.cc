@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "xen/errno_status.h"
@@ -16,8 +17,12 @@ extern "C" {
 }
 
 namespace xenlet::sim {
+namespace {
 
-absl::Status ResumeDomainDomctl(xen::Domid domid) {
+// One domctl on domid through libxencall, as libxenctrl's do_domctl makes
+// it (a hypercall-safe buffer, the 4.17 interface version).
+absl::Status Domctl(uint32_t cmd, const char* name, xen::Domid domid,
+                    const std::function<void(xen_domctl&)>& fill) {
   xencall_handle* xcall = xencall_open(nullptr, 0);
   if (!xcall) return xen::ErrnoToStatus(errno, "xencall_open");
   auto* op =
@@ -28,19 +33,36 @@ absl::Status ResumeDomainDomctl(xen::Domid domid) {
     return xen::ErrnoToStatus(err, "xencall_alloc_buffer");
   }
   std::memset(op, 0, sizeof(*op));
-  op->cmd = XEN_DOMCTL_resumedomain;
+  op->cmd = cmd;
   op->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
   op->domain = static_cast<domid_t>(domid);
+  if (fill) fill(*op);
   int rc =
       xencall1(xcall, __HYPERVISOR_domctl, reinterpret_cast<uintptr_t>(op));
   int err = rc < 0 ? errno : 0;
   xencall_free_buffer(xcall, op);
   xencall_close(xcall);
   if (rc < 0) {
-    return xen::ErrnoToStatus(
-        err, absl::StrCat("XEN_DOMCTL_resumedomain of domain ", domid));
+    return xen::ErrnoToStatus(err, absl::StrCat(name, " of domain ", domid));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ResumeDomainDomctl(xen::Domid domid) {
+  return Domctl(XEN_DOMCTL_resumedomain, "XEN_DOMCTL_resumedomain", domid,
+                nullptr);
+}
+
+absl::Status SubscribeForSuspendDomctl(xen::Domid domid, uint32_t port) {
+  return Domctl(XEN_DOMCTL_subscribe, "XEN_DOMCTL_subscribe", domid,
+                [port](xen_domctl& op) { op.u.subscribe.port = port; });
+}
+
+absl::Status SoftResetDomctl(xen::Domid domid) {
+  return Domctl(XEN_DOMCTL_soft_reset, "XEN_DOMCTL_soft_reset", domid,
+                nullptr);
 }
 
 }  // namespace xenlet::sim

@@ -139,11 +139,7 @@ void xlsim_lock(int exclusive) {
 }
 
 void xlsim_unlock(int bump) {
-  if (bump) {
-    __atomic_fetch_add(&state->generation, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &state->generation, FUTEX_WAKE, 0x7fffffff, NULL, NULL,
-            0);
-  }
+  xlsim_publish(state, bump);
   flock(state_fd, LOCK_UN);
   pthread_mutex_unlock(&state_mutex);
 }
@@ -273,6 +269,12 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
     case XEN_DOMCTL_resumedomain:
       kind = XLSIM_CALL_RESUME;
       break;
+    case XEN_DOMCTL_subscribe:
+      kind = XLSIM_CALL_SUBSCRIBE;
+      break;
+    case XEN_DOMCTL_soft_reset:
+      kind = XLSIM_CALL_SOFT_RESET;
+      break;
     default:
       kind = XLSIM_CALL_OTHER;
   }
@@ -319,6 +321,18 @@ static long domctl_op(struct xlsim_header* h, struct xen_domctl* op) {
     } else {
       d->pause_count--;
     }
+  } else if (kind == XLSIM_CALL_SOFT_RESET) {
+    /* domain_soft_reset: only once shut down; x86 soft-resets HVM guests
+     * only (a PV one is crashed, which changes nothing once it is shut
+     * down); then domain_resume. Memory and vCPUs are kept. */
+    if (domid == 0 || !d->shut_down ||
+        !(d->info.flags & XEN_DOMINF_hvm_guest)) {
+      ret = -EINVAL;
+    } else {
+      xlsim_resume(h, domid, d);
+    }
+  } else if (kind == XLSIM_CALL_SUBSCRIBE) {
+    d->suspend_evtchn = op->u.subscribe.port;
   } else if (kind == XLSIM_CALL_RESUME) {
     /* EINVAL for the caller's own domain; any other domain is resumed,
      * shut down or not (domain_resume). */

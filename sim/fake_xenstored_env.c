@@ -84,11 +84,12 @@ typedef struct xenevtchn_handle {
   volatile int stop;
 } xenevtchn_handle;
 
-/* A change of the domain table is what VIRQ_DOM_EXC reports. The timeout
+/* The state file's dom_exc word counts the VIRQ_DOM_EXCs the simulated Xen
+ * sent (shutdown, kill, free: not pause, unpause or create). The timeout
  * only bounds the wait for a writer that forgot to wake. */
 static void* dom_exc_thread(void* arg) {
   xenevtchn_handle* x = arg;
-  uint32_t* word = &xlsim_state()->generation;
+  uint32_t* word = &xlsim_state()->dom_exc;
   uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
   while (!x->stop) {
     struct timespec timeout = {0, 100 * 1000 * 1000};
@@ -100,7 +101,7 @@ static void* dom_exc_thread(void* arg) {
     if (write(x->efd, &one, sizeof(one)) < 0) {
       TRACE("[xenlet-sim] eventfd write: %s\n", strerror(errno));
     }
-    TRACE("[xenlet-sim] VIRQ_DOM_EXC at generation %u\n", now);
+    TRACE("[xenlet-sim] VIRQ_DOM_EXC %u\n", now);
   }
   return NULL;
 }
@@ -137,7 +138,7 @@ int xenevtchn_close(xenevtchn_handle* x) {
   if (!x) return 0;
   if (x->thread_running) {
     x->stop = 1;
-    syscall(SYS_futex, &xlsim_state()->generation, FUTEX_WAKE, 0x7fffffff, NULL,
+    syscall(SYS_futex, &xlsim_state()->dom_exc, FUTEX_WAKE, 0x7fffffff, NULL,
             NULL, 0);
     pthread_join(x->thread, NULL);
   }

@@ -103,12 +103,14 @@ absl::Status DomainTable::Add(Domid domid, const DomainConfig& config) {
   xlsim_domain& d = Domain(domid);
   std::memset(&d, 0, sizeof(d));
   std::memcpy(d.info.handle, config.uuid.data(), sizeof(d.info.handle));
-  d.info.tot_pages = config.memory_bytes / xen::kPageSize;
-  d.info.max_pages = d.info.tot_pages;
-  d.info.nr_online_vcpus = config.vcpus;
   // Xen reports XEN_INVALID_MAX_VCPU_ID while a domain has no vCPU.
-  d.info.max_vcpu_id =
-      config.vcpus ? config.vcpus - 1 : XEN_INVALID_MAX_VCPU_ID;
+  d.info.max_vcpu_id = XEN_INVALID_MAX_VCPU_ID;
+  if (config.built) {
+    d.info.tot_pages = config.memory_bytes / xen::kPageSize;
+    d.info.max_pages = d.info.tot_pages;
+    d.info.nr_online_vcpus = config.vcpus;
+    if (config.vcpus) d.info.max_vcpu_id = config.vcpus - 1;
+  }
   d.shutdown_code = XLSIM_SHUTDOWN_CODE_INVALID;
   d.load_permille = std::min<uint32_t>(config.load_permille, 1000);
   d.info.shared_info_frame = 0x100000 + domid;
@@ -156,11 +158,7 @@ void HypervisorState::Lock(bool exclusive) const {
 }
 
 void HypervisorState::Unlock(bool bump) const {
-  if (bump) {
-    __atomic_fetch_add(&h_->generation, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &h_->generation, FUTEX_WAKE, INT32_MAX, nullptr, nullptr,
-            0);
-  }
+  xlsim_publish(h_, bump);
   flock(fd_, LOCK_UN);
   mutex_.unlock();
 }
@@ -212,7 +210,9 @@ absl::Status HypervisorState::ReapDomain(Domid domid) {
           return absl::FailedPreconditionError(
               absl::StrCat("domain ", domid, " is not dying"));
         }
+        // complete_domain_destroy sends VIRQ_DOM_EXC.
         table.Remove(domid);
+        xlsim_raise_dom_exc(table.header());
         return absl::OkStatus();
       });
 }
@@ -283,6 +283,59 @@ void HypervisorState::ThawClock() {
     }
     return absl::OkStatus();
   }).IgnoreError();
+}
+
+absl::Status HypervisorState::SetMaxVcpus(Domid domid, uint32_t vcpus) {
+  return MutateDomain(domid, [&](xlsim_header*, xlsim_domain& d, DomainTable&) {
+    if (vcpus == 0 || vcpus > 512) {  // HVM_MAX_VCPUS is 128, PV more
+      return absl::InvalidArgumentError(absl::StrCat(vcpus, " vCPUs"));
+    }
+    if (d.info.max_vcpu_id != XEN_INVALID_MAX_VCPU_ID) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("domain ", domid, " has its vCPUs already"));
+    }
+    d.info.max_vcpu_id = vcpus - 1;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HypervisorState::SetMaxMemory(Domid domid, uint64_t bytes) {
+  return MutateDomain(domid, [&](xlsim_header*, xlsim_domain& d, DomainTable&) {
+    d.info.max_pages = bytes / xen::kPageSize;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HypervisorState::PopulateMemory(Domid domid, uint64_t bytes) {
+  return MutateDomain(domid, [&](xlsim_header*, xlsim_domain& d, DomainTable&) {
+    const uint64_t pages = d.info.tot_pages + bytes / xen::kPageSize;
+    if (pages > d.info.max_pages) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "domain ", domid, ": ", pages, " pages exceed its maximum of ",
+          d.info.max_pages));
+    }
+    d.info.tot_pages = pages;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status HypervisorState::VcpusUp(Domid domid, uint32_t count) {
+  return MutateDomain(domid, [&](xlsim_header* h, xlsim_domain& d,
+                                 DomainTable&) {
+    if (d.info.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ||
+        count > d.info.max_vcpu_id + 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "domain ", domid, " has fewer than ", count, " vCPUs"));
+    }
+    // The cpu time run so far by the vCPUs that were online is banked.
+    if (d.runnable_since) {
+      const uint64_t now = xlsim_now_ns(h);
+      d.cpu_ns += xlsim_cpu_between(&d, domid, d.runnable_since, now);
+      d.runnable_since = now;
+    }
+    d.info.nr_online_vcpus = std::max(d.info.nr_online_vcpus, count);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status HypervisorState::SetLoad(Domid domid, uint32_t load_permille) {
@@ -365,7 +418,12 @@ uint32_t HypervisorState::Generation() const {
 
 void HypervisorState::Kick() {
   Lock(true);
+  xlsim_raise_dom_exc(h_);
   Unlock(true);
+}
+
+uint32_t HypervisorState::DomExcCount() const {
+  return __atomic_load_n(&h_->dom_exc, __ATOMIC_ACQUIRE);
 }
 
 uint32_t HypervisorState::WaitGeneration(uint32_t seen,

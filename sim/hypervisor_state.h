@@ -42,6 +42,11 @@ struct DomainConfig {
   // Xen picks the domid (as XEN_DOMCTL_createdomain with domid 0 does)
   // unless one is asked for.
   std::optional<Domid> domid;
+  // true: the domain as it is once built (its vCPUs online, its memory
+  // allocated), for tests that need a domain and not its creation. false:
+  // as XEN_DOMCTL_createdomain leaves it, without a vCPU or memory, for a
+  // toolstack to build (SetMaxVcpus, SetMaxMemory, PopulateMemory, VcpusUp).
+  bool built = true;
 };
 
 // Hypercall counts by kind, from the state file: every call made by every
@@ -97,6 +102,18 @@ class HypervisorState {
   // above the last one allocated, wrapping to 1 past 32751 (Xen's rover).
   // The domain starts paused (controller pause count 1).
   absl::StatusOr<Domid> CreateDomain(const DomainConfig& config);
+  // A toolstack's build of a domain created with built = false, in
+  // libxl's order (libxl__build_pre, then the domain builder):
+  // XEN_DOMCTL_max_vcpus: the vCPUs exist, all down (max_vcpu_id n - 1).
+  absl::Status SetMaxVcpus(Domid domid, uint32_t vcpus);
+  // XEN_DOMCTL_max_mem: the most memory the domain may hold.
+  absl::Status SetMaxMemory(Domid domid, uint64_t bytes);
+  // XENMEM_populate_physmap: the domain's memory grows (RESOURCE_EXHAUSTED
+  // past its maximum, as Xen refuses with ENOMEM).
+  absl::Status PopulateMemory(Domid domid, uint64_t bytes);
+  // The first `count` vCPUs online: vCPU 0 once the builder has set its
+  // context, the others when the booted guest brings them up (VCPUOP_up).
+  absl::Status VcpusUp(Domid domid, uint32_t count);
   // How long a destroyed domain stays dying before it vanishes, for the
   // destroys from now on: zero (the default) at once, as when nothing holds
   // it; longer while its pages are released; InfiniteDuration() for
@@ -127,8 +144,8 @@ class HypervisorState {
   // How busy a guest is from now on (see DomainConfig::load_permille).
   absl::Status SetLoad(Domid domid, uint32_t load_permille);
   // Runs fn on the table under the exclusive lock, then bumps the
-  // generation and wakes waiters (xenstored's VIRQ_DOM_EXC) once, whatever
-  // fn returned.
+  // generation and wakes its waiters once, whatever fn returned (and sends
+  // the VIRQ_DOM_EXC fn raised, if any).
   absl::Status Mutate(const std::function<absl::Status(DomainTable&)>& fn);
   // Runs fn under the shared lock.
   void Read(const std::function<void(DomainTable&)>& fn) const;
@@ -139,8 +156,13 @@ class HypervisorState {
   std::vector<Domid> Domids() const;
   uint32_t DomainCount() const;
   uint32_t Generation() const;
-  // Bumps the generation without a change (a spurious VIRQ_DOM_EXC).
+  // A spurious VIRQ_DOM_EXC (and a generation bump) without a change.
   void Kick();
+  // How many VIRQ_DOM_EXC the simulated Xen has sent: on a shutdown
+  // (except a suspend signalled on its suspend event channel), a destroy
+  // and a dying domain's final release; never on create, pause, unpause
+  // or resume.
+  uint32_t DomExcCount() const;
   // Waits until the generation differs from `seen`, up to timeout; returns
   // the generation.
   uint32_t WaitGeneration(uint32_t seen, absl::Duration timeout) const;

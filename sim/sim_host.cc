@@ -177,10 +177,12 @@ absl::StatusOr<std::unique_ptr<xen::Hypervisor>> SimHost::OpenHypervisor(
   return xen::OpenXenctrlHypervisor(options);
 }
 
-absl::StatusOr<std::unique_ptr<Toolstack>> SimHost::NewToolstack() const {
+absl::StatusOr<std::unique_ptr<Toolstack>> SimHost::NewToolstack(
+    absl::Duration domid_reuse_timeout) const {
   ToolstackOptions o;
   o.state_path = state_path();
   o.xenstore_socket = socket_path();
+  o.domid_reuse_timeout = domid_reuse_timeout;
   return Toolstack::Open(o);
 }
 

@@ -88,7 +88,10 @@ class SimHost {
   // fake from this host's state file.
   absl::StatusOr<std::unique_ptr<xen::Hypervisor>> OpenHypervisor(
       const xen::HypervisorOptions& options = {}) const;
-  absl::StatusOr<std::unique_ptr<Toolstack>> NewToolstack() const;
+  // domid_reuse_timeout: libxl's (60 s) by default; zero for a toolstack
+  // that may give a domid again at once (see ToolstackOptions).
+  absl::StatusOr<std::unique_ptr<Toolstack>> NewToolstack(
+      absl::Duration domid_reuse_timeout = kLibxlDomidReuseTimeout) const;
 
   // Requests of type op ("READ", "TRANSACTION_START", ...) in xenstored's
   // trace so far (needs options.trace).

@@ -13,6 +13,7 @@ namespace xenlet::sim {
 namespace {
 
 constexpr char kToken[] = "xlsim-guests";
+constexpr char kBackends[] = "/local/domain/0/backend/";
 
 // The reason a guest shuts down with for a request word (the words libxl
 // writes), if any.
@@ -56,6 +57,15 @@ void SimulatedGuests::Handle(xen::XenstoreClient& xs, const std::string& path) {
   }
 }
 
+void SimulatedGuests::CloseBackend(xen::XenstoreClient& xs,
+                                   const std::string& path) {
+  // A backend driver told to close (XenbusStateClosing, 5) once its
+  // frontend has gone answers XenbusStateClosed (6).
+  auto state = xs.Read(path);
+  if (!state.ok() || *state != "5") return;
+  if (xs.Write(path, "6").ok()) ++backends_closed_;
+}
+
 void SimulatedGuests::Run() {
   std::unique_ptr<xen::XenstoreClient> xs;
   while (!stop_) {
@@ -76,6 +86,9 @@ void SimulatedGuests::Run() {
     }
     if (*event && absl::EndsWith((*event)->path, "/control/shutdown")) {
       Handle(*xs, (*event)->path);
+    } else if (*event && absl::StartsWith((*event)->path, kBackends) &&
+               absl::EndsWith((*event)->path, "/state")) {
+      CloseBackend(*xs, (*event)->path);
     }
   }
 }

@@ -3,8 +3,10 @@
 // /local/domain/N/control/shutdown: it clears the key (the toolstack's
 // acknowledgement) and shuts itself down with the matching reason
 // (SCHEDOP_shutdown, the guest's own hypercall, made here on the state
-// file). One thread and xenstore connection answer for every guest of a
-// simulated host; it reconnects after xenstored restarts.
+// file). And dom0's backend drivers' side of a device's removal: a backend
+// told to close (state 5) once its frontend is gone answers closed (6), as
+// netback does. One thread and xenstore connection answer for every guest
+// and backend of a simulated host; it reconnects after xenstored restarts.
 #ifndef XENLET_SIM_SIMULATED_GUESTS_H_
 #define XENLET_SIM_SIMULATED_GUESTS_H_
 
@@ -28,16 +30,21 @@ class SimulatedGuests {
 
   // Requests answered so far.
   uint64_t answered() const { return answered_.load(); }
+  // Backends closed so far.
+  uint64_t backends_closed() const { return backends_closed_.load(); }
 
  private:
   void Run();
   // One watch event: answers it if it is a guest's shutdown request.
   void Handle(xen::XenstoreClient& xs, const std::string& path);
+  // One watch event on a backend's state: closes it if asked to.
+  void CloseBackend(xen::XenstoreClient& xs, const std::string& path);
 
   const Connect connect_;
   HypervisorState* const state_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> answered_{0};
+  std::atomic<uint64_t> backends_closed_{0};
   std::thread thread_;
 };
 

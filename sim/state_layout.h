@@ -9,17 +9,21 @@
  *
  * Locking: flock(LOCK_EX) to mutate, LOCK_SH to read. Every mutation of the
  * domain table increments header.generation and FUTEX_WAKEs it (a shared
- * futex: waiters in other processes see it), which is what the fake
- * VIRQ_DOM_EXC inside xenstored waits for. Counters and faults are updated
- * with atomics, without the lock.
+ * futex: waiters in other processes see it). header.dom_exc is a second
+ * futex word, bumped only where Xen sends VIRQ_DOM_EXC (a domain shut down,
+ * killed or freed); the fake VIRQ_DOM_EXC inside xenstored waits on it.
+ * Counters and faults are updated with atomics, without the lock.
  *
  * C and C++: the fake hypervisor is C, the driver C++. */
 #ifndef XENLET_SIM_STATE_LAYOUT_H_
 #define XENLET_SIM_STATE_LAYOUT_H_
 
+#include <linux/futex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,6 +35,7 @@ extern "C" {
 // clang-format off
 #include <xen/xen.h>
 #include <xen/domctl.h>
+#include <xen/sched.h>
 #include <xen/sysctl.h>
 // clang-format on
 #ifdef __cplusplus
@@ -41,7 +46,7 @@ extern "C" {
 #define XLSIM_STATE_ENV "XENLET_SIM_STATE"
 /* "XLSIMST1" */
 #define XLSIM_MAGIC 0x315453494d534c58ULL
-#define XLSIM_LAYOUT_VERSION 2
+#define XLSIM_LAYOUT_VERSION 3
 #define XLSIM_NDOM DOMID_FIRST_RESERVED
 #define XLSIM_HEADER_SIZE 16384
 
@@ -58,6 +63,8 @@ enum xlsim_call {
   XLSIM_CALL_SHUTDOWN,
   XLSIM_CALL_OTHER, /* anything else: answered ENOSYS/EOPNOTSUPP */
   XLSIM_CALL_RESUME,
+  XLSIM_CALL_SUBSCRIBE,
+  XLSIM_CALL_SOFT_RESET,
   XLSIM_CALL_COUNT
 };
 
@@ -83,7 +90,9 @@ struct xlsim_domain {
    * its vCPUs run while they may; the rest they are blocked (an idle guest
    * is mostly blocked). 1000: always running. */
   uint32_t load_permille;
-  uint32_t pad1;
+  /* Xen's d->suspend_evtchn (XEN_DOMCTL_subscribe): while set, the guest's
+   * suspend is signalled there, not with VIRQ_DOM_EXC. */
+  uint32_t suspend_evtchn;
   /* When a dying domain vanishes (clock ns): Xen frees it once its last
    * reference goes. XLSIM_NEVER: a zombie, until HypervisorState's
    * ReapDomain (the last foreign mapping of its pages goes). */
@@ -104,7 +113,8 @@ struct xlsim_header {
   uint32_t generation; /* futex word: bumped by every table mutation */
   uint32_t nr_domains;
   uint32_t domid_rover; /* Xen's createdomain rover: last allocated domid */
-  uint32_t pad0;
+  /* futex word: VIRQ_DOM_EXC sent (send_global_virq in Xen's domain.c). */
+  uint32_t dom_exc;
   uint64_t calls[XLSIM_CALL_COUNT]; /* hypercalls answered, by kind */
   uint64_t ioctls;                  /* every ioctl on a fake device */
   uint64_t device_opens;
@@ -135,7 +145,9 @@ struct xlsim_header {
    * their time (so that only then is the table scanned for them). */
   uint64_t dying_ns;
   uint32_t dying_pending;
-  uint32_t pad2;
+  /* Set under the lock where Xen would send VIRQ_DOM_EXC; the unlock sends
+   * it (bumps dom_exc and wakes its waiters) once. */
+  uint32_t dom_exc_pending;
   uint64_t present[(XLSIM_NDOM + 63) / 64];
 };
 
@@ -206,8 +218,30 @@ static inline unsigned xlsim_next(const struct xlsim_header* h, unsigned d) {
   return XLSIM_NDOM;
 }
 
+/* Xen's send_global_virq(VIRQ_DOM_EXC), sent when the lock is released.
+ * Call under the exclusive lock. */
+static inline void xlsim_raise_dom_exc(struct xlsim_header* h) {
+  h->dom_exc_pending = 1;
+}
+
+/* At unlock: a table change wakes the generation's waiters; a pending
+ * VIRQ_DOM_EXC is sent to dom_exc's. */
+static inline void xlsim_publish(struct xlsim_header* h, int changed) {
+  if (changed) {
+    __atomic_fetch_add(&h->generation, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &h->generation, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+  }
+  if (h->dom_exc_pending) {
+    h->dom_exc_pending = 0;
+    __atomic_fetch_add(&h->dom_exc, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &h->dom_exc, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+  }
+}
+
 /* Frees the slots of dying domains whose time has come (Xen's
- * complete_domain_destroy). Call under the exclusive lock. */
+ * complete_domain_destroy, which sends VIRQ_DOM_EXC). Call under the
+ * exclusive lock: a domain freed while nobody holds it is found, and its
+ * VIRQ_DOM_EXC sent, at the next exclusive lock. */
 static inline void xlsim_collect(struct xlsim_header* h) {
   if (!h->dying_pending) return;
   for (unsigned w = 0; w < (XLSIM_NDOM + 63) / 64; ++w) {
@@ -215,18 +249,23 @@ static inline void xlsim_collect(struct xlsim_header* h) {
     while (word) {
       unsigned d = w * 64 + (unsigned)__builtin_ctzll(word);
       word &= word - 1;
-      if (xlsim_gone(h, d)) xlsim_set_present(h, d, 0);
+      if (xlsim_gone(h, d)) {
+        xlsim_set_present(h, d, 0);
+        xlsim_raise_dom_exc(h);
+      }
     }
   }
 }
 
-/* XEN_DOMCTL_destroydomain (domain_kill): the domain is dying from now,
- * and vanishes after the host's dying time. Call under the exclusive lock;
- * again on a dying domain it changes nothing. */
+/* XEN_DOMCTL_destroydomain (domain_kill): the domain is dying from now
+ * (DOMDYING_dead, VIRQ_DOM_EXC), and vanishes after the host's dying time.
+ * Call under the exclusive lock; again on a dying domain it changes
+ * nothing. */
 static inline void xlsim_kill(struct xlsim_header* h, unsigned domid) {
   struct xlsim_domain* d = xlsim_domains(h) + domid;
   if (d->dying) return;
   d->dying = 1;
+  xlsim_raise_dom_exc(h);
   if (h->dying_ns == XLSIM_NEVER) {
     d->gone_at_ns = XLSIM_NEVER;
   } else {
@@ -321,8 +360,11 @@ static inline void xlsim_fill_info(struct xlsim_header* h, unsigned domid,
 
 /* Xen's domain_shutdown() (common/domain.c), for any caller: the first
  * code given sticks; dom0's shutdown is the host's (hwdom_shutdown, here
- * recorded); the shutdown flag is set once. Returns whether VIRQ_DOM_EXC
- * would be sent. Call under the exclusive lock. */
+ * recorded); the shutdown flag is set once. Once shut down, Xen's
+ * __domain_finalise_shutdown sends VIRQ_DOM_EXC, except for a suspend
+ * with a suspend event channel subscribed (signalled there instead).
+ * Returns whether the domain shut down now. Call under the exclusive
+ * lock. */
 static inline int xlsim_shutdown(struct xlsim_header* h, unsigned domid,
                                  struct xlsim_domain* d, uint32_t reason) {
   if (d->shutdown_code == XLSIM_SHUTDOWN_CODE_INVALID)
@@ -338,6 +380,8 @@ static inline int xlsim_shutdown(struct xlsim_header* h, unsigned domid,
   if (d->shut_down) return 0;
   d->shut_down = 1;
   xlsim_account(h, domid, d);
+  if (!(d->shutdown_code == SHUTDOWN_suspend && d->suspend_evtchn))
+    xlsim_raise_dom_exc(h);
   return 1;
 }
 

@@ -4,9 +4,18 @@
 #include <cstdlib>
 #include <random>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "sim/domctl.h"
+#include "xen/errno_status.h"
 #include "xen/libxenstore_client.h"
 #include "xen/xenctrl_hypervisor.h"
 
@@ -18,20 +27,55 @@ using xen::XenstoreTransaction;
 constexpr uint64_t kStoreRingMfnBase = 0xfe000;
 constexpr uint32_t kStorePort = 1;
 constexpr uint32_t kConsolePort = 2;
-
-struct Layout {
-  std::string dom, vm, libxl, vif_backend, vbd_backend;
-};
-
-Layout PathsOf(Domid domid, const std::string& uuid) {
-  return {xen::DomainPath(domid), absl::StrCat("/vm/", uuid),
-          absl::StrCat("/libxl/", domid),
-          absl::StrCat("/local/domain/0/backend/vif/", domid),
-          absl::StrCat("/local/domain/0/backend/vbd/", domid)};
-}
+// libxl's LIBXL_MAXMEM_CONSTANT: the slack above the target that
+// libxl__build_pre gives XEN_DOMCTL_max_mem.
+constexpr uint64_t kMaxMemSlackBytes = 1024 * 1024;
+// The domain builder populates memory in batches; each is visible.
+constexpr int kPopulateBatches = 4;
 
 absl::Status IgnoreNotFound(absl::Status s) {
   return s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s;
+}
+
+LibxlDomain LibxlView(Domid domid, const std::string& uuid,
+                      const std::string& name, const DomainSpec& spec) {
+  LibxlDomain d;
+  d.domid = domid;
+  d.uuid = uuid;
+  d.name = name;
+  d.hvm = spec.hvm;
+  d.memory_kib = spec.memory_mib * 1024;
+  d.vcpus = spec.vcpus;
+  d.nic = spec.nic;
+  d.start_time = absl::Now();
+  d.store_port = kStorePort;
+  d.store_mfn = kStoreRingMfnBase + domid;
+  d.console_port = kConsolePort;
+  d.console_mfn = kStoreRingMfnBase - 1 - domid;
+  return d;
+}
+
+// Outside a transaction: a plain write or remove (libxl sets permissions
+// only inside its transactions).
+absl::Status Apply(xen::XenstoreClient& xs, const XsOp& op) {
+  if (op.kind == XsOp::kRemove) return IgnoreNotFound(xs.Remove(op.path));
+  if (!op.perms.empty()) {
+    return absl::InternalError("permissions outside a transaction");
+  }
+  return xs.Write(op.path, op.value);
+}
+
+absl::Status Apply(XenstoreTransaction& t, const XsOp& op) {
+  switch (op.kind) {
+    case XsOp::kRemove:
+      return IgnoreNotFound(t.Remove(op.path));
+    case XsOp::kMknod:
+    case XsOp::kWrite:
+      if (auto s = t.Write(op.path, op.value); !s.ok()) return s;
+      return op.perms.empty() ? absl::OkStatus()
+                              : t.SetPermissions(op.path, op.perms);
+  }
+  return absl::InternalError("unknown xenstore operation");
 }
 
 }  // namespace
@@ -95,86 +139,75 @@ absl::Status Toolstack::WithXenstore(
 std::vector<std::pair<std::string, std::string>> Toolstack::DomainKeys(
     Domid domid, const std::string& uuid, const std::string& name,
     const DomainSpec& spec) {
-  const Layout p = PathsOf(domid, uuid);
-  const std::string d = p.dom;
-  const std::string kib = absl::StrCat(spec.memory_mib * 1024);
-  const std::string vif = absl::StrCat(p.vif_backend, "/0");
-  const std::string mac =
-      absl::StrCat("00:16:3e:", absl::Hex(domid >> 8 & 0xff, absl::kZeroPad2),
-                   ":", absl::Hex(domid & 0xff, absl::kZeroPad2), ":01");
-  std::vector<std::pair<std::string, std::string>> keys = {
-      {d + "/vm", p.vm},
-      {d + "/name", name},
-      {d + "/domid", absl::StrCat(domid)},
-      {d + "/memory/static-max", kib},
-      {d + "/memory/target", kib},
-      {d + "/control/shutdown", ""},
-      {d + "/control/platform-feature-multiprocessor-suspend", "1"},
-      {d + "/control/platform-feature-xs_reset_watches", "1"},
-      {d + "/store/port", absl::StrCat(kStorePort)},
-      {d + "/store/ring-ref", absl::StrCat(kStoreRingMfnBase + domid)},
-      {d + "/console/port", absl::StrCat(kConsolePort)},
-      {d + "/console/ring-ref", absl::StrCat(kStoreRingMfnBase - 1 - domid)},
-      {d + "/console/type", "xenconsoled"},
-      {d + "/device/suspend/event-channel", ""},
-      {d + "/device/vif/0/backend", vif},
-      {d + "/device/vif/0/backend-id", "0"},
-      {d + "/device/vif/0/state", "1"},
-      {d + "/device/vif/0/handle", "0"},
-      {d + "/device/vif/0/mac", mac},
-      {vif + "/frontend", d + "/device/vif/0"},
-      {vif + "/frontend-id", absl::StrCat(domid)},
-      {vif + "/online", "1"},
-      {vif + "/state", "1"},
-      {vif + "/mac", mac},
-      {vif + "/handle", "0"},
-      {p.vm + "/uuid", uuid},
-      {p.vm + "/name", name},
-      {p.vm + "/start_time", absl::StrCat(absl::ToUnixSeconds(absl::Now()))},
-      {p.libxl + "/type", spec.hvm ? "hvm" : "pv"},
-      {p.libxl + "/dm-version", "qemu_xen"},
-  };
-  for (uint32_t v = 0; v < spec.vcpus; ++v) {
-    keys.push_back({absl::StrCat(d, "/cpu/", v, "/availability"), "online"});
-  }
-  return keys;
+  return WrittenKeys(LibxlCreationKeys(LibxlView(domid, uuid, name, spec)));
 }
 
-absl::Status Toolstack::WriteDomainKeys(Domid domid, const std::string& uuid,
-                                        const std::string& name,
-                                        const DomainSpec& spec) {
-  const Layout p = PathsOf(domid, uuid);
-  const std::string self = absl::StrCat(domid);
-  const std::string owner = "n" + self, reader = "r" + self;
-  // Directories first, with libxl's permissions: dom0-owned and readable by
-  // the guest, or guest-owned where the guest writes. Keys inherit them.
-  const std::vector<std::pair<std::string, std::vector<std::string>>> dirs = {
-      {p.dom, {"n0", reader}},
-      {p.vm, {"n0", reader}},
-      {p.libxl, {"n0"}},
-      {p.dom + "/control", {"n0", reader}},
-      {p.dom + "/data", {owner}},
-      {p.dom + "/device", {owner}},
-      {p.dom + "/device/vif/0", {owner, "r0"}},
-      {p.vif_backend + "/0", {"n0", reader}},
-  };
-  auto keys = DomainKeys(domid, uuid, name, spec);
+absl::Status Toolstack::RunOps(const std::vector<XsOp>& ops) {
+  if (ops.empty()) return absl::OkStatus();
   return WithXenstore([&](xen::XenstoreClient& xs) {
     return xen::RunTransaction(
         xs,
         [&](XenstoreTransaction& t) -> absl::Status {
-          for (const auto& [path, perms] : dirs) {
-            if (auto s = t.Mkdir(path); !s.ok()) return s;
-            if (auto s = t.SetPermissions(path, perms); !s.ok()) return s;
+          for (const XsOp& op : ops) {
+            if (auto s = Apply(t, op); !s.ok()) return s;
           }
-          for (const auto& [path, value] : keys) {
-            if (auto s = t.Write(path, value); !s.ok()) return s;
-          }
-          // The guest answers shutdown requests here.
-          return t.SetPermissions(p.dom + "/control/shutdown", {owner});
+          return absl::OkStatus();
         },
         options_.retry);
   });
+}
+
+absl::Status Toolstack::WriteDomainKeys(const LibxlKeys& keys) {
+  if (auto s = RunOps(keys.make); !s.ok()) return s;
+  if (auto s = WithXenstore([&](xen::XenstoreClient& xs) {
+        return Apply(xs, keys.dm_version);
+      });
+      !s.ok()) {
+    return s;
+  }
+  return RunOps(keys.build_post);
+}
+
+absl::Status Toolstack::AddDevices(const LibxlKeys& keys) {
+  if (auto s = RunOps(keys.console); !s.ok()) return s;
+  return RunOps(keys.nic);
+}
+
+absl::Status Toolstack::Introduce(Domid domid) {
+  return WithXenstore([&](xen::XenstoreClient& xs) {
+    return xs.IntroduceDomain(domid, kStoreRingMfnBase + domid, kStorePort);
+  });
+}
+
+absl::Status Toolstack::BuildDomain(Domid domid, const DomainSpec& spec) {
+  // libxl__build_pre: the vCPUs (all down), the memory limit; then the
+  // domain builder allocates the memory and sets vCPU 0's context.
+  const uint64_t bytes = spec.memory_mib << 20;
+  if (auto s = state_->SetMaxVcpus(domid, spec.vcpus); !s.ok()) return s;
+  if (auto s = state_->SetMaxMemory(domid, bytes + kMaxMemSlackBytes);
+      !s.ok()) {
+    return s;
+  }
+  const uint64_t batch = bytes / kPopulateBatches / xen::kPageSize *
+                         xen::kPageSize;
+  for (int i = 0; i < kPopulateBatches; ++i) {
+    const uint64_t n =
+        i + 1 < kPopulateBatches ? batch : bytes - batch * (kPopulateBatches - 1);
+    if (auto s = state_->PopulateMemory(domid, n); !s.ok()) return s;
+  }
+  return state_->VcpusUp(domid, 1);
+}
+
+absl::Status Toolstack::BootGuest(Domid domid) {
+  // The guest, once it runs, brings its other vCPUs up.
+  auto info = state_->Info(domid);
+  if (!info.ok()) return info.status();
+  if (info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ||
+      info->nr_online_vcpus > info->max_vcpu_id ||
+      (info->flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
+    return absl::OkStatus();
+  }
+  return state_->VcpusUp(domid, info->max_vcpu_id + 1);
 }
 
 absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
@@ -184,28 +217,53 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   config.vcpus = spec.vcpus;
   config.hvm = spec.hvm;
   config.load_permille = spec.load_permille;
+  config.built = false;
   // A domid still in use is refused by createdomain below; a freed one
   // may still be held by xenstored.
   if (spec.domid && !state_->Info(*spec.domid).ok()) {
     if (auto s = AwaitReleased(*spec.domid); !s.ok()) return s;
   }
   config.domid = spec.domid;
-  auto domid = state_->CreateDomain(config);
-  if (!domid.ok()) return domid.status();
-  CreatedDomain out{
-      *domid, FormatUuid(config.uuid),
-      spec.name.empty() ? absl::StrCat("sim-", *domid) : spec.name};
-  absl::Status status = WriteDomainKeys(out.domid, out.uuid, out.name, spec);
-  if (status.ok()) {
-    status = WithXenstore([&](xen::XenstoreClient& xs) {
-      return xs.IntroduceDomain(out.domid, kStoreRingMfnBase + out.domid,
-                                kStorePort);
-    });
+  // libxl__domain_make's loop: a domid used too recently is refused if it
+  // was asked for, and otherwise destroyed again for the next one.
+  Domid domid = 0;
+  for (;;) {
+    auto created = state_->CreateDomain(config);
+    if (!created.ok()) return created.status();
+    domid = *created;
+    auto recent = DomidRecentlyUsed(domid);
+    if (!recent.ok() || !*recent) {
+      if (recent.ok()) break;
+      hypervisor_->DestroyDomain(domid).IgnoreError();
+      return recent.status();
+    }
+    hypervisor_->DestroyDomain(domid).IgnoreError();
+    if (spec.domid) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "domain id ", domid, " recently used: libxl gives no domid to a "
+          "new domain within ",
+          absl::FormatDuration(options_.domid_reuse_timeout),
+          " of its destruction"));
+    }
   }
-  if (status.ok() && spec.start) status = hypervisor_->UnpauseDomain(out.domid);
+  CreatedDomain out{domid, FormatUuid(config.uuid),
+                    spec.name.empty() ? absl::StrCat("sim-", domid)
+                                      : spec.name};
+  const LibxlKeys keys =
+      LibxlCreationKeys(LibxlView(domid, out.uuid, out.name, spec));
+  absl::Status status = RunOps(keys.make);
+  if (status.ok()) {
+    status = WithXenstore(
+        [&](xen::XenstoreClient& xs) { return Apply(xs, keys.dm_version); });
+  }
+  if (status.ok()) status = BuildDomain(domid, spec);
+  if (status.ok()) status = RunOps(keys.build_post);
+  if (status.ok()) status = Introduce(domid);
+  if (status.ok()) status = AddDevices(keys);
+  if (status.ok() && spec.start) status = UnpauseDomain(domid);
   if (!status.ok()) {
     // Leave nothing half-built behind.
-    DestroyDomain(out.domid).IgnoreError();
+    DestroyDomain(domid).IgnoreError();
     return status;
   }
   return out;
@@ -221,14 +279,11 @@ absl::Status Toolstack::RestoreDomains() {
     spec.memory_mib = info->tot_pages * xen::kPageSize >> 20;
     spec.vcpus = info->nr_online_vcpus;
     spec.hvm = info->hvm;
-    const std::string name = absl::StrCat("sim-", domid);
-    if (auto s = WriteDomainKeys(domid, info->Uuid(), name, spec); !s.ok()) {
-      return s;
-    }
-    absl::Status s = WithXenstore([&](xen::XenstoreClient& xs) {
-      return xs.IntroduceDomain(domid, kStoreRingMfnBase + domid, kStorePort);
-    });
-    if (!s.ok()) return s;
+    const LibxlKeys keys = LibxlCreationKeys(
+        LibxlView(domid, info->Uuid(), absl::StrCat("sim-", domid), spec));
+    if (auto s = WriteDomainKeys(keys); !s.ok()) return s;
+    if (auto s = Introduce(domid); !s.ok()) return s;
+    if (auto s = AddDevices(keys); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -238,7 +293,10 @@ absl::Status Toolstack::PauseDomain(Domid domid) {
 }
 
 absl::Status Toolstack::UnpauseDomain(Domid domid) {
-  return hypervisor_->UnpauseDomain(domid);
+  if (auto s = hypervisor_->UnpauseDomain(domid); !s.ok()) return s;
+  // Whenever the guest first runs (at once after `xl create`, at the first
+  // unpause after `xl create -p`).
+  return BootGuest(domid);
 }
 
 absl::Status Toolstack::ShutdownDomain(Domid domid,
@@ -294,16 +352,278 @@ absl::Status Toolstack::DestroyDomain(Domid domid) {
   if (!(info->flags & XEN_DOMINF_dying)) {
     hypervisor_->PauseDomain(domid).IgnoreError();
   }
-  const Layout p = PathsOf(domid, FormatUuid(handle));
+  const DomainPaths p = PathsOf(domid, FormatUuid(handle));
   absl::Status removed = WithXenstore([&](xen::XenstoreClient& xs) {
+    if (auto s = DestroyDevices(xs, p.libxl); !s.ok()) return s;
     for (const std::string& path :
-         {p.vif_backend, p.vbd_backend, p.vm, p.dom, p.libxl}) {
+         {p.vm, p.dom, p.libxl, p.dom + "/hvmloader"}) {
       if (auto s = IgnoreNotFound(xs.Remove(path)); !s.ok()) return s;
     }
     return absl::OkStatus();
   });
   absl::Status destroyed = hypervisor_->DestroyDomain(domid);
+  if (destroyed.ok()) MarkDomidRecent(domid).IgnoreError();
   return destroyed.ok() ? removed : destroyed;
+}
+
+namespace {
+
+// libxl__xs_path_cleanup: the path, then each parent left empty (no value,
+// no children).
+absl::Status PathCleanup(XenstoreTransaction& t, std::string path) {
+  if (auto s = IgnoreNotFound(t.Remove(path)); !s.ok()) return s;
+  for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+       slash = path.rfind('/')) {
+    path.resize(slash);
+    auto value = t.Read(path);
+    if (!value.ok() || !value->empty()) break;
+    auto children = t.Directory(path);
+    if (!children.ok() || !children->empty()) break;
+    if (auto s = IgnoreNotFound(t.Remove(path)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Toolstack::DestroyDevices(xen::XenstoreClient& xs,
+                                       const std::string& libxl_path) {
+  // libxl__devices_destroy: every device libxl recorded under
+  // /libxl/N/device/KIND/DEVID.
+  auto kinds = xs.Directory(libxl_path + "/device");
+  if (!kinds.ok()) return IgnoreNotFound(kinds.status());
+  for (const std::string& kind : *kinds) {
+    const std::string kind_path = absl::StrCat(libxl_path, "/device/", kind);
+    auto devids = xs.Directory(kind_path);
+    if (!devids.ok()) continue;
+    for (const std::string& devid : *devids) {
+      const std::string record = absl::StrCat(kind_path, "/", devid);
+      auto frontend = xs.Read(record + "/frontend");
+      auto backend = xs.Read(record + "/backend");
+      if (!frontend.ok() || !backend.ok()) continue;
+      // libxl__device_destroy: frontend, record and backend go together.
+      auto destroy = [&](XenstoreTransaction& t) -> absl::Status {
+        for (const std::string& path : {*frontend, record, *backend}) {
+          if (auto s = PathCleanup(t, path); !s.ok()) return s;
+        }
+        return absl::OkStatus();
+      };
+      if (kind != "console") {
+        // A forced remove: the frontend goes, the backend is told to close
+        // (online 0, state 5) and given libxl's 10 s to reach state 6.
+        absl::Status closing = xen::RunTransaction(
+            xs,
+            [&](XenstoreTransaction& t) -> absl::Status {
+              if (auto s = PathCleanup(t, *frontend); !s.ok()) return s;
+              auto state = t.Read(*backend + "/state");
+              if (!state.ok()) return IgnoreNotFound(state.status());
+              if (auto s = t.Write(*backend + "/online", "0"); !s.ok()) {
+                return s;
+              }
+              return t.Write(*backend + "/state", "5");
+            },
+            options_.retry);
+        if (!closing.ok()) return closing;
+        if (auto s = AwaitBackendClosed(xs, *backend + "/state"); !s.ok()) {
+          return s;
+        }
+      }
+      absl::Status s = xen::RunTransaction(xs, destroy, options_.retry);
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Toolstack::AwaitBackendClosed(xen::XenstoreClient& xs,
+                                           const std::string& state_path) {
+  // libxl watches the backend's state for LIBXL_DESTROY_TIMEOUT; a backend
+  // that never closes is removed anyway once that has passed.
+  const std::string token = "xlsim-backend-closed";
+  if (auto s = xs.Watch(state_path, token); !s.ok()) return s;
+  const absl::Time deadline = absl::Now() + kLibxlDestroyTimeout;
+  absl::Status status = absl::OkStatus();
+  while (absl::Now() < deadline) {
+    auto state = xs.Read(state_path);
+    if (!state.ok() || *state == "6") break;  // gone, or XenbusStateClosed
+    auto event = xs.NextWatchEvent(deadline - absl::Now());
+    if (!event.ok()) {
+      status = event.status();
+      break;
+    }
+  }
+  xs.Unwatch(state_path, token).IgnoreError();
+  return status;
+}
+
+absl::Status Toolstack::SoftResetDomain(Domid domid) {
+  auto config = ReadConfig(domid);
+  if (!config.ok()) return config.status();
+  const auto& [spec, uuid] = *config;
+  if (!spec.hvm) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "domain ", domid, " is PV: Xen soft-resets HVM domains only"));
+  }
+  if (auto s = SoftResetDomctl(domid); !s.ok()) return s;
+  // libxl__domain_make (soft_reset) and the rebuild: the same keys again.
+  const LibxlKeys keys =
+      LibxlCreationKeys(LibxlView(domid, uuid, spec.name, spec));
+  if (auto s = WriteDomainKeys(keys); !s.ok()) return s;
+  if (auto s = Introduce(domid); !s.ok()) return s;
+  return AddDevices(keys);
+}
+
+absl::StatusOr<std::pair<DomainSpec, std::string>> Toolstack::ReadConfig(
+    Domid domid) {
+  auto info = state_->Info(domid);
+  if (!info.ok()) return info.status();
+  std::array<uint8_t, 16> handle;
+  std::copy(std::begin(info->handle), std::end(info->handle), handle.begin());
+  DomainSpec spec;
+  spec.uuid = handle;
+  spec.hvm = info->flags & XEN_DOMINF_hvm_guest;
+  spec.vcpus = info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID
+                   ? 1
+                   : info->max_vcpu_id + 1;
+  spec.memory_mib = info->tot_pages * xen::kPageSize >> 20;
+  state_->Read([&](DomainTable& table) {
+    spec.load_permille = table.Domain(domid).load_permille;
+  });
+  const std::string dom = xen::DomainPath(domid);
+  absl::Status status = WithXenstore([&](xen::XenstoreClient& xs) {
+    auto name = xs.Read(dom + "/name");
+    if (!name.ok()) return name.status();
+    spec.name = *name;
+    if (auto kib = xs.Read(dom + "/memory/static-max"); kib.ok()) {
+      uint64_t v = 0;
+      if (absl::SimpleAtoi(*kib, &v)) spec.memory_mib = v / 1024;
+    }
+    auto vif = xs.Read(dom + "/device/vif/0/backend");
+    spec.nic = vif.ok();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return std::make_pair(spec, FormatUuid(handle));
+}
+
+absl::StatusOr<ShutdownReaction> Toolstack::ReactToShutdown(Domid domid) {
+  auto info = state_->Info(domid);
+  if (!info.ok()) return info.status();
+  ShutdownReaction out;
+  if (!(info->flags & XEN_DOMINF_shutdown) ||
+      (info->flags & XEN_DOMINF_dying)) {
+    return out;
+  }
+  const uint32_t code =
+      info->flags >> XEN_DOMINF_shutdownshift & XEN_DOMINF_shutdownmask;
+  switch (code) {
+    case SHUTDOWN_suspend:
+      return out;
+    case SHUTDOWN_soft_reset:
+      if (auto s = SoftResetDomain(domid); !s.ok()) return s;
+      out.action = ShutdownReaction::kSoftReset;
+      return out;
+    case SHUTDOWN_reboot: {
+      // reload_domain_config, destroy, then create again from it: the
+      // same name and UUID, a new domid from Xen's allocator.
+      auto config = ReadConfig(domid);
+      if (!config.ok()) return config.status();
+      if (auto s = DestroyDomain(domid); !s.ok()) return s;
+      DomainSpec spec = config->first;
+      spec.domid.reset();
+      auto created = CreateDomain(spec);
+      if (!created.ok()) return created.status();
+      out.action = ShutdownReaction::kRestarted;
+      out.restarted = *created;
+      return out;
+    }
+    default:  // poweroff, crash, watchdog: xl's default is destroy
+      if (auto s = DestroyDomain(domid); !s.ok()) return s;
+      out.action = ShutdownReaction::kDestroyed;
+      return out;
+  }
+}
+
+std::string Toolstack::DomidHistoryPath() const {
+  return options_.domid_history_path.empty()
+             ? options_.state_path + ".domid-history"
+             : options_.domid_history_path;
+}
+
+namespace {
+
+// libxl's domid history: lines of "<CLOCK_MONOTONIC seconds> <domid>".
+struct HistoryEntry {
+  uint64_t at_s;
+  Domid domid;
+};
+
+uint64_t MonotonicSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
+
+std::vector<HistoryEntry> ReadHistory(std::FILE* f) {
+  std::vector<HistoryEntry> out;
+  unsigned long long at;
+  unsigned domid;
+  std::rewind(f);
+  while (std::fscanf(f, "%llu %u", &at, &domid) == 2) {
+    out.push_back({at, static_cast<Domid>(domid)});
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> Toolstack::DomidRecentlyUsed(Domid domid) {
+  if (options_.domid_reuse_timeout <= absl::ZeroDuration()) return false;
+  std::FILE* f = std::fopen(DomidHistoryPath().c_str(), "r");
+  if (!f) {
+    if (errno == ENOENT) return false;
+    return xen::ErrnoToStatus(errno, "open " + DomidHistoryPath());
+  }
+  flock(fileno(f), LOCK_SH);
+  const std::vector<HistoryEntry> history = ReadHistory(f);
+  std::fclose(f);
+  const uint64_t now = MonotonicSeconds();
+  const uint64_t timeout = absl::ToInt64Seconds(options_.domid_reuse_timeout);
+  for (const HistoryEntry& e : history) {
+    if (e.domid == domid && now - e.at_s < timeout) return true;
+  }
+  return false;
+}
+
+absl::Status Toolstack::MarkDomidRecent(Domid domid) {
+  if (options_.domid_reuse_timeout <= absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  const std::string path = DomidHistoryPath();
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return xen::ErrnoToStatus(errno, "open " + path);
+  std::FILE* f = fdopen(fd, "r+");
+  if (!f) {
+    close(fd);
+    return xen::ErrnoToStatus(errno, "fdopen " + path);
+  }
+  flock(fd, LOCK_EX);
+  // Entries older than the timeout are dropped, as libxl does.
+  const uint64_t now = MonotonicSeconds();
+  const uint64_t timeout = absl::ToInt64Seconds(options_.domid_reuse_timeout);
+  std::string text;
+  for (const HistoryEntry& e : ReadHistory(f)) {
+    if (now - e.at_s < timeout && e.domid != domid) {
+      absl::StrAppend(&text, e.at_s, " ", e.domid, "\n");
+    }
+  }
+  absl::StrAppend(&text, now, " ", domid, "\n");
+  std::rewind(f);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fflush(f);
+  const int rc = ftruncate(fd, static_cast<off_t>(text.size()));
+  std::fclose(f);  // also releases the lock
+  return rc == 0 ? absl::OkStatus() : xen::ErrnoToStatus(errno, "truncate");
 }
 
 absl::Status Toolstack::AwaitReleased(Domid domid) {

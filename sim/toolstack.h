@@ -19,7 +19,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "sim/hypervisor_state.h"
+#include "sim/libxl_keys.h"
 #include "xen/hypervisor.h"
 #include "xen/types.h"
 #include "xen/xenstore.h"
@@ -31,6 +33,8 @@ struct DomainSpec {
   uint64_t memory_mib = 256;
   uint32_t vcpus = 1;
   bool hvm = false;
+  // A network card (vif 0); without one, no vif keys.
+  bool nic = true;
   // Share (per mille) of the time the guest's vCPUs run; blocked the rest.
   uint32_t load_permille = 1000;
   std::optional<Domid> domid;                   // empty: Xen allocates one
@@ -44,11 +48,41 @@ struct CreatedDomain {
   std::string name;
 };
 
+// libxl's LIBXL_DOMID_REUSE_TIMEOUT: a domid destroyed this recently is not
+// given to a new domain.
+inline constexpr absl::Duration kLibxlDomidReuseTimeout = absl::Seconds(60);
+
+// libxl's LIBXL_DESTROY_TIMEOUT: how long a destroy waits for a device's
+// backend to close.
+inline constexpr absl::Duration kLibxlDestroyTimeout = absl::Seconds(10);
+
 struct ToolstackOptions {
   std::string state_path;
   std::string xenstore_socket;
   // Retries of a conflicting transaction (xen::RunTransaction).
   xen::RetryPolicy retry;
+  // libxl's check against reusing a domid destroyed less than this ago:
+  // an explicit domid is refused, an allocated one given up for the next.
+  // Zero: no check, as a toolstack without libxl's rule (tests of domid
+  // reuse, which on Xen also comes from the allocator wrapping around).
+  absl::Duration domid_reuse_timeout = kLibxlDomidReuseTimeout;
+  // libxl's domid history (destroyed domids and when), in its format;
+  // empty: next to the state file. Per host: the real xl keeps its own
+  // in /var/run/xen.
+  std::string domid_history_path;
+};
+
+// What xl does once a guest has shut down (xl_vmcontrol.c,
+// handle_domain_death, with xl's default on_* actions).
+struct ShutdownReaction {
+  enum Action {
+    kNone,       // not shut down, or suspended: left as it is
+    kDestroyed,  // poweroff, crash, watchdog
+    kRestarted,  // reboot: destroyed, re-created with the same UUID
+    kSoftReset,  // soft_reset: the same domid runs a new kernel
+  };
+  Action action = kNone;
+  std::optional<CreatedDomain> restarted;  // kRestarted: the new domain
 };
 
 class Toolstack {
@@ -56,9 +90,12 @@ class Toolstack {
   static absl::StatusOr<std::unique_ptr<Toolstack>> Open(
       const ToolstackOptions& options);
 
-  // Hypervisor domain (uuid, memory, vcpus; paused), then its keys under
-  // /local/domain/N, /vm/UUID, /libxl/N and dom0's backend dirs in one
-  // transaction, then XS_INTRODUCE (@introduceDomain), then the unpause.
+  // As `xl create` (libxl 4.17): createdomain (paused, no vCPU, no
+  // memory), libxl__domain_make's transaction, dm-version, the build
+  // (max vCPUs, max memory, memory populated in batches, vCPU 0 online),
+  // libxl__build_post's transaction, XS_INTRODUCE, the console and the
+  // NIC (a transaction each), the unpause; then the guest brings its other
+  // vCPUs up. See sim/libxl_keys.h for the keys.
   absl::StatusOr<CreatedDomain> CreateDomain(const DomainSpec& spec);
   absl::Status PauseDomain(Domid domid);
   absl::Status UnpauseDomain(Domid domid);
@@ -77,6 +114,17 @@ class Toolstack {
   // The guest's SCHEDOP_shutdown_code: the code a later shutdown reports,
   // set while the guest keeps running.
   absl::Status GuestSetShutdownCode(Domid domid, xen::ShutdownReason reason);
+  // libxl's soft reset of an HVM guest shut down (normally with reason
+  // soft_reset, for kexec): XEN_DOMCTL_soft_reset (the domain runs again,
+  // same domid, memory kept), then its keys written again as at creation,
+  // XS_INTRODUCE and its devices. INVALID_ARGUMENT for PV, as Xen's EINVAL.
+  absl::Status SoftResetDomain(Domid domid);
+  // What xl does for a domain that has shut down (see ShutdownReaction).
+  absl::StatusOr<ShutdownReaction> ReactToShutdown(Domid domid);
+  // The domain's configuration, read back from xenstore and the
+  // hypervisor (as xl reloads its saved one): name, UUID, memory, vCPUs,
+  // type, NIC, load.
+  absl::StatusOr<std::pair<DomainSpec, std::string>> ReadConfig(Domid domid);
 
   // After xenstored was restarted: a new connection.
   absl::Status ReconnectXenstore();
@@ -85,7 +133,7 @@ class Toolstack {
   // introduces it, as a toolstack rebuilding xenstore would.
   absl::Status RestoreDomains();
 
-  // The xenstore keys CreateDomain writes, in order (path, value).
+  // The xenstore keys CreateDomain writes with a value, in order.
   static std::vector<std::pair<std::string, std::string>> DomainKeys(
       Domid domid, const std::string& uuid, const std::string& name,
       const DomainSpec& spec);
@@ -96,8 +144,27 @@ class Toolstack {
 
  private:
   explicit Toolstack(ToolstackOptions options) : options_(std::move(options)) {}
-  absl::Status WriteDomainKeys(Domid domid, const std::string& uuid,
-                               const std::string& name, const DomainSpec& spec);
+  // One transaction of ops (retried on conflict).
+  absl::Status RunOps(const std::vector<XsOp>& ops);
+  // libxl__domain_make's transaction, dm-version, libxl__build_post's.
+  absl::Status WriteDomainKeys(const LibxlKeys& keys);
+  absl::Status AddDevices(const LibxlKeys& keys);
+  absl::Status Introduce(Domid domid);
+  // The hypervisor side of libxl__build_pre and the domain builder.
+  absl::Status BuildDomain(Domid domid, const DomainSpec& spec);
+  // libxl__devices_destroy for the devices recorded under libxl_path.
+  absl::Status DestroyDevices(xen::XenstoreClient& xs,
+                              const std::string& libxl_path);
+  // Waits (up to libxl's 10 s) for a backend to reach XenbusStateClosed.
+  absl::Status AwaitBackendClosed(xen::XenstoreClient& xs,
+                                  const std::string& state_path);
+  // The guest's first run: its other vCPUs come up.
+  absl::Status BootGuest(Domid domid);
+  // libxl__is_domid_recent / libxl__mark_domid_recent on this host's
+  // history file.
+  absl::StatusOr<bool> DomidRecentlyUsed(Domid domid);
+  absl::Status MarkDomidRecent(Domid domid);
+  std::string DomidHistoryPath() const;
   // Waits until xenstored no longer holds domid (it released the domain
   // that had it), so that the domid can be given to a new domain.
   absl::Status AwaitReleased(Domid domid);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
 #include "tests/sim/test_util.h"
@@ -15,6 +16,7 @@
 namespace xenlet::sim {
 namespace {
 
+using ::testing::HasSubstr;
 using xen::ShutdownReason;
 
 class ToolstackTest : public ::testing::Test {
@@ -119,8 +121,10 @@ TEST_F(ToolstackTest, DestroyRemovesDomainAndKeys) {
 }
 
 // Xen allocates the lowest free domid above the last one allocated, and
-// wraps to 1 after 32751.
+// wraps to 1 after 32751. (A toolstack without libxl's 60 s rule, which
+// the next test covers.)
 TEST_F(ToolstackTest, DomidsAreReusedTheWayXenDoes) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(ts_, host_->NewToolstack(absl::ZeroDuration()));
   std::vector<Domid> ids;
   for (int i = 0; i < 3; ++i) {
     XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
@@ -143,6 +147,38 @@ TEST_F(ToolstackTest, DomidsAreReusedTheWayXenDoes) {
   // An explicit domid in use is refused.
   EXPECT_EQ(ts_->CreateDomain({.domid = 3}).status().code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+// libxl__domain_make refuses a domid destroyed less than 60 s ago when it
+// is asked for, and gives up an allocated one for the next.
+TEST_F(ToolstackTest, RecentlyDestroyedDomidsAreNotGivenAgain) {
+  std::vector<Domid> ids;
+  for (int i = 0; i < 3; ++i) {
+    XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
+    ids.push_back(d.domid);
+  }
+  XLSIM_ASSERT_OK(ts_->DestroyDomain(2));
+  const absl::Status refused = ts_->CreateDomain({.domid = 2}).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("recently used"));
+  // The allocator wraps onto 2, which libxl destroys again for 4.
+  XLSIM_ASSERT_OK(host_->state().Mutate([](DomainTable& t) {
+    t.header()->domid_rover = xen::kMaxDomid;
+    return absl::OkStatus();
+  }));
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain next, ts_->CreateDomain({}));
+  EXPECT_EQ(next.domid, 4u);
+  EXPECT_FALSE(host_->state().Info(2).ok()) << "2 was left behind";
+  // Another toolstack on the host reads the same history.
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto other, host_->NewToolstack());
+  EXPECT_EQ(other->CreateDomain({.domid = 2}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Without the rule the domid is given at once.
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto unchecked,
+                             host_->NewToolstack(absl::ZeroDuration()));
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain reused,
+                             unchecked->CreateDomain({.domid = 2}));
+  EXPECT_EQ(reused.domid, 2u);
 }
 
 // Two toolstacks creating domains at once conflict on /local/domain's
