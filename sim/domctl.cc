@@ -61,8 +61,7 @@ absl::Status SubscribeForSuspendDomctl(xen::Domid domid, uint32_t port) {
 }
 
 absl::Status SoftResetDomctl(xen::Domid domid) {
-  return Domctl(XEN_DOMCTL_soft_reset, "XEN_DOMCTL_soft_reset", domid,
-                nullptr);
+  return Domctl(XEN_DOMCTL_soft_reset, "XEN_DOMCTL_soft_reset", domid, nullptr);
 }
 
 }  // namespace xenlet::sim

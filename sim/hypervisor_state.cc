@@ -310,9 +310,9 @@ absl::Status HypervisorState::PopulateMemory(Domid domid, uint64_t bytes) {
   return MutateDomain(domid, [&](xlsim_header*, xlsim_domain& d, DomainTable&) {
     const uint64_t pages = d.info.tot_pages + bytes / xen::kPageSize;
     if (pages > d.info.max_pages) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "domain ", domid, ": ", pages, " pages exceed its maximum of ",
-          d.info.max_pages));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("domain ", domid, ": ", pages,
+                       " pages exceed its maximum of ", d.info.max_pages));
     }
     d.info.tot_pages = pages;
     return absl::OkStatus();
@@ -320,22 +320,22 @@ absl::Status HypervisorState::PopulateMemory(Domid domid, uint64_t bytes) {
 }
 
 absl::Status HypervisorState::VcpusUp(Domid domid, uint32_t count) {
-  return MutateDomain(domid, [&](xlsim_header* h, xlsim_domain& d,
-                                 DomainTable&) {
-    if (d.info.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ||
-        count > d.info.max_vcpu_id + 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "domain ", domid, " has fewer than ", count, " vCPUs"));
-    }
-    // The cpu time run so far by the vCPUs that were online is banked.
-    if (d.runnable_since) {
-      const uint64_t now = xlsim_now_ns(h);
-      d.cpu_ns += xlsim_cpu_between(&d, domid, d.runnable_since, now);
-      d.runnable_since = now;
-    }
-    d.info.nr_online_vcpus = std::max(d.info.nr_online_vcpus, count);
-    return absl::OkStatus();
-  });
+  return MutateDomain(
+      domid, [&](xlsim_header* h, xlsim_domain& d, DomainTable&) {
+        if (d.info.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ||
+            count > d.info.max_vcpu_id + 1) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "domain ", domid, " has fewer than ", count, " vCPUs"));
+        }
+        // The cpu time run so far by the vCPUs that were online is banked.
+        if (d.runnable_since) {
+          const uint64_t now = xlsim_now_ns(h);
+          d.cpu_ns += xlsim_cpu_between(&d, domid, d.runnable_since, now);
+          d.runnable_since = now;
+        }
+        d.info.nr_online_vcpus = std::max(d.info.nr_online_vcpus, count);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status HypervisorState::SetLoad(Domid domid, uint32_t load_permille) {

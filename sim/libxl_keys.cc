@@ -157,38 +157,36 @@ LibxlKeys LibxlCreationKeys(const LibxlDomain& d) {
   k.build_post.push_back(Write(p.vm + "/start_time", StartTime(d.start_time)));
 
   // Console 0, served by xenconsoled: its frontend is dom/console.
-  k.console = DeviceAdd(
-      p.libxl + "/device/console/0", dom + "/console", p.console_backend + "/0",
-      d.domid, /*read_only_frontend=*/true,
-      {{"frontend-id", guest},
-       {"online", "1"},
-       {"state", "1"},
-       {"protocol", kConsoleProtocol}},
-      {{"output", "pty"},
-       {"tty", ""},
-       {"port", absl::StrCat(d.console_port)},
-       {"ring-ref", absl::StrCat(d.console_mfn)},
-       {"limit", kConsoleLimit},
-       {"type", "xenconsoled"}});
+  k.console =
+      DeviceAdd(p.libxl + "/device/console/0", dom + "/console",
+                p.console_backend + "/0", d.domid, /*read_only_frontend=*/true,
+                {{"frontend-id", guest},
+                 {"online", "1"},
+                 {"state", "1"},
+                 {"protocol", kConsoleProtocol}},
+                {{"output", "pty"},
+                 {"tty", ""},
+                 {"port", absl::StrCat(d.console_port)},
+                 {"ring-ref", absl::StrCat(d.console_mfn)},
+                 {"limit", kConsoleLimit},
+                 {"type", "xenconsoled"}});
 
   if (d.nic) {
     const std::string mac = absl::StrFormat(
         "00:16:3e:%02x:%02x:01", d.domid >> 8 & 0xff, d.domid & 0xff);
-    k.nic = DeviceAdd(p.libxl + "/device/vif/0", dom + "/device/vif/0",
-                      p.vif_backend + "/0", d.domid,
-                      /*read_only_frontend=*/false,
-                      {{"frontend-id", guest},
-                       {"online", "1"},
-                       {"state", "1"},
-                       {"script", "/etc/xen/scripts/vif-bridge"},
-                       {"mac", mac},
-                       {"bridge", "xenbr0"},
-                       {"handle", "0"},
-                       {"type", "vif"}},
-                      {{"backend-id", "0"},
-                       {"state", "1"},
-                       {"handle", "0"},
-                       {"mac", mac}});
+    k.nic = DeviceAdd(
+        p.libxl + "/device/vif/0", dom + "/device/vif/0", p.vif_backend + "/0",
+        d.domid,
+        /*read_only_frontend=*/false,
+        {{"frontend-id", guest},
+         {"online", "1"},
+         {"state", "1"},
+         {"script", "/etc/xen/scripts/vif-bridge"},
+         {"mac", mac},
+         {"bridge", "xenbr0"},
+         {"handle", "0"},
+         {"type", "vif"}},
+        {{"backend-id", "0"}, {"state", "1"}, {"handle", "0"}, {"mac", mac}});
   }
   return k;
 }

@@ -201,4 +201,22 @@ absl::StatusOr<int64_t> SimHost::CountTracedRequests(
   return count;
 }
 
+absl::StatusOr<std::vector<std::string>> SimHost::TracedRequests(
+    size_t* from) const {
+  if (!options_.trace) return absl::FailedPreconditionError("trace is off");
+  std::ifstream in(trace_path());
+  if (!in) return absl::NotFoundError("no trace at " + trace_path());
+  std::vector<std::string> out;
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    if (n++ < *from) continue;
+    // IN <connection> <date> <time> <OP> (<args>)
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(' ', 4));
+    if (f.size() == 5 && f[0] == "IN") out.push_back(f[4]);
+  }
+  *from = n;
+  return out;
+}
+
 }  // namespace xenlet::sim

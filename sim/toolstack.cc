@@ -1,15 +1,14 @@
 #include "sim/toolstack.h"
 
-#include <cstdio>
-#include <cstdlib>
-#include <random>
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -159,9 +158,8 @@ absl::Status Toolstack::RunOps(const std::vector<XsOp>& ops) {
 
 absl::Status Toolstack::WriteDomainKeys(const LibxlKeys& keys) {
   if (auto s = RunOps(keys.make); !s.ok()) return s;
-  if (auto s = WithXenstore([&](xen::XenstoreClient& xs) {
-        return Apply(xs, keys.dm_version);
-      });
+  if (auto s = WithXenstore(
+          [&](xen::XenstoreClient& xs) { return Apply(xs, keys.dm_version); });
       !s.ok()) {
     return s;
   }
@@ -188,11 +186,12 @@ absl::Status Toolstack::BuildDomain(Domid domid, const DomainSpec& spec) {
       !s.ok()) {
     return s;
   }
-  const uint64_t batch = bytes / kPopulateBatches / xen::kPageSize *
-                         xen::kPageSize;
+  const uint64_t batch =
+      bytes / kPopulateBatches / xen::kPageSize * xen::kPageSize;
   for (int i = 0; i < kPopulateBatches; ++i) {
-    const uint64_t n =
-        i + 1 < kPopulateBatches ? batch : bytes - batch * (kPopulateBatches - 1);
+    const uint64_t n = i + 1 < kPopulateBatches
+                           ? batch
+                           : bytes - batch * (kPopulateBatches - 1);
     if (auto s = state_->PopulateMemory(domid, n); !s.ok()) return s;
   }
   return state_->VcpusUp(domid, 1);
@@ -239,16 +238,17 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
     }
     hypervisor_->DestroyDomain(domid).IgnoreError();
     if (spec.domid) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "domain id ", domid, " recently used: libxl gives no domid to a "
-          "new domain within ",
-          absl::FormatDuration(options_.domid_reuse_timeout),
-          " of its destruction"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("domain id ", domid,
+                       " recently used: libxl gives no domid to a "
+                       "new domain within ",
+                       absl::FormatDuration(options_.domid_reuse_timeout),
+                       " of its destruction"));
     }
   }
-  CreatedDomain out{domid, FormatUuid(config.uuid),
-                    spec.name.empty() ? absl::StrCat("sim-", domid)
-                                      : spec.name};
+  CreatedDomain out{
+      domid, FormatUuid(config.uuid),
+      spec.name.empty() ? absl::StrCat("sim-", domid) : spec.name};
   const LibxlKeys keys =
       LibxlCreationKeys(LibxlView(domid, out.uuid, out.name, spec));
   absl::Status status = RunOps(keys.make);
@@ -482,9 +482,8 @@ absl::StatusOr<std::pair<DomainSpec, std::string>> Toolstack::ReadConfig(
   DomainSpec spec;
   spec.uuid = handle;
   spec.hvm = info->flags & XEN_DOMINF_hvm_guest;
-  spec.vcpus = info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID
-                   ? 1
-                   : info->max_vcpu_id + 1;
+  spec.vcpus =
+      info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ? 1 : info->max_vcpu_id + 1;
   spec.memory_mib = info->tot_pages * xen::kPageSize >> 20;
   state_->Read([&](DomainTable& table) {
     spec.load_permille = table.Domain(domid).load_permille;

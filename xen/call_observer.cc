@@ -56,6 +56,8 @@ const char* XenstoreOpName(XenstoreOp op) {
       return "is_domain_introduced";
     case XenstoreOp::kGetDomainPath:
       return "get_domain_path";
+    case XenstoreOp::kGetPermissions:
+      return "get_perms";
     case XenstoreOp::kCount:
       break;
   }

@@ -36,6 +36,7 @@ enum class XenstoreOp : uint8_t {
   kReleaseDomain,
   kIsDomainIntroduced,
   kGetDomainPath,
+  kGetPermissions,
   kCount,
 };
 

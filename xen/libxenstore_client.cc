@@ -39,6 +39,12 @@ xs_handle* OpenHandle(const std::string& socket_path) {
   return handle;
 }
 
+// "n0", "r7", "w3", "b1": xenstore's string form of one permission.
+std::string FormatPermission(const xs_permissions& p) {
+  const bool r = p.perms & XS_PERM_READ, w = p.perms & XS_PERM_WRITE;
+  return absl::StrCat(r && w ? "b" : r ? "r" : w ? "w" : "n", p.id);
+}
+
 bool ParsePermission(const std::string& text, xs_permissions* out) {
   if (text.size() < 2) return false;
   switch (text[0]) {
@@ -80,6 +86,8 @@ class LibxenstoreTransaction : public XenstoreTransaction {
   absl::Status Remove(std::string_view path) override;
   absl::Status SetPermissions(std::string_view path,
                               const std::vector<std::string>& perms) override;
+  absl::StatusOr<std::vector<std::string>> GetPermissions(
+      std::string_view path) override;
   absl::Status Commit() override;
   void Abort() override;
 
@@ -270,6 +278,24 @@ class LibxenstoreClient : public XenstoreClient {
                 absl::StrCat("set permissions ", std::string(path)));
   }
 
+  absl::StatusOr<std::vector<std::string>> DoGetPermissions(
+      xs_transaction_t t, std::string_view path) {
+    if (lost_) return LostError();
+    std::string p(path);
+    unsigned int num = 0;
+    xs_permissions* perms = xs_get_permissions(handle_, t, p.c_str(), &num);
+    int err = perms ? 0 : errno;
+    observer_->OnXenstoreRequest(XenstoreOp::kGetPermissions, err);
+    if (!perms) {
+      return Failure(err, absl::StrCat("get permissions ", std::string(path)));
+    }
+    std::vector<std::string> out;
+    for (unsigned int i = 0; i < num; ++i)
+      out.push_back(FormatPermission(perms[i]));
+    free(perms);
+    return out;
+  }
+
   absl::Status EndTransaction(xs_transaction_t t, bool abort) {
     if (lost_) return LostError();
     bool ok = xs_transaction_end(handle_, t, abort);
@@ -361,6 +387,12 @@ absl::Status LibxenstoreTransaction::SetPermissions(
     std::string_view path, const std::vector<std::string>& perms) {
   if (auto s = CheckOpen(); !s.ok()) return s;
   return client_->DoSetPermissions(id_, path, perms);
+}
+
+absl::StatusOr<std::vector<std::string>> LibxenstoreTransaction::GetPermissions(
+    std::string_view path) {
+  if (auto s = CheckOpen(); !s.ok()) return s;
+  return client_->DoGetPermissions(id_, path);
 }
 
 absl::Status LibxenstoreTransaction::Commit() {

@@ -36,6 +36,8 @@ class XenstoreTransaction {
   // Sets the node's permissions, in xenstore's string form ("n0", "r7", ...).
   virtual absl::Status SetPermissions(
       std::string_view path, const std::vector<std::string>& perms) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> GetPermissions(
+      std::string_view path) = 0;
   // ABORTED if another writer changed what this transaction read or wrote.
   virtual absl::Status Commit() = 0;
   virtual void Abort() = 0;

@@ -371,21 +371,11 @@ TEST_F(GroundTruthBase, TheRealXlIsASecondToolstack) {
   EXPECT_EQ(host_->state().host_halts().count, 0u);
 }
 
-// The requests of xenstored's trace from line `from` on: "OP (args)".
-std::vector<std::string> TracedRequests(const std::string& trace_path,
+std::vector<std::string> TracedRequests(const sim::SimHost& host,
                                         size_t* from) {
-  std::ifstream in(trace_path);
-  std::vector<std::string> out;
-  std::string line;
-  size_t n = 0;
-  while (std::getline(in, line)) {
-    if (n++ < *from) continue;
-    // IN <connection> <date> <time> <OP> (<args>)
-    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(' ', 4));
-    if (f.size() == 5 && f[0] == "IN") out.push_back(f[4]);
-  }
-  *from = n;
-  return out;
+  auto requests = host.TracedRequests(from);
+  EXPECT_TRUE(requests.ok()) << requests.status();
+  return requests.ok() ? *requests : std::vector<std::string>{};
 }
 
 // What a destroy removes, in order, with the domain's own numbers and UUID
@@ -427,15 +417,13 @@ TEST(DestroyTraceTest, TheSimulatorDestroysAsLibxlDoes) {
   auto by_xl = (*toolstack)->CreateDomain({});
   ASSERT_TRUE(by_sim.ok() && by_xl.ok());
   size_t line = 0;
-  TracedRequests((*host)->trace_path(), &line);
+  TracedRequests(**host, &line);
   ASSERT_OK((*toolstack)->DestroyDomain(by_sim->domid));
-  const std::vector<std::string> sim_requests =
-      TracedRequests((*host)->trace_path(), &line);
+  const std::vector<std::string> sim_requests = TracedRequests(**host, &line);
   testing::ProcessResult xl = testing::RunProcess(
       {kXl, "destroy", absl::StrCat(by_xl->domid)}, (*host)->PreloadEnv());
   ASSERT_EQ(xl.code, 0) << xl.out;
-  const std::vector<std::string> xl_requests =
-      TracedRequests((*host)->trace_path(), &line);
+  const std::vector<std::string> xl_requests = TracedRequests(**host, &line);
 
   const std::vector<std::string> sim_removed =
       RemovedPaths(sim_requests, by_sim->domid, by_sim->uuid);

@@ -36,6 +36,7 @@ const std::map<std::string, xen::XenstoreOp> kTraceOps = {
     {"RELEASE", xen::XenstoreOp::kReleaseDomain},
     {"IS_DOMAIN_INTRODUCED", xen::XenstoreOp::kIsDomainIntroduced},
     {"GET_DOMAIN_PATH", xen::XenstoreOp::kGetDomainPath},
+    {"GET_PERMS", xen::XenstoreOp::kGetPermissions},
 };
 
 // Requests by type of every connection that registered the agent's watch

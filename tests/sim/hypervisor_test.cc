@@ -294,6 +294,116 @@ TEST_F(HypervisorTest, ResumeRunsASuspendedDomainAgain) {
   EXPECT_EQ(ResumeDomainDomctl(9).code(), absl::StatusCode::kNotFound);
 }
 
+// A domain as createdomain leaves it (no vCPU, no memory), then each step
+// of libxl's build as getdomaininfo shows it.
+TEST_F(HypervisorTest, ABuildShowsVcpusAndMemoryComing) {
+  DomainConfig bare;
+  bare.built = false;
+  bare.vcpus = 4;
+  bare.domid = 3;
+  XLSIM_ASSERT_OK(host_->state().CreateDomain(bare).status());
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo created, hv->GetDomainInfo(3));
+  EXPECT_TRUE(created.paused);
+  EXPECT_EQ(created.max_vcpu_id, xen::kInvalidMaxVcpuId);
+  EXPECT_EQ(created.nr_online_vcpus, 0u);
+  EXPECT_EQ(created.tot_pages, 0u);
+  // XEN_DOMCTL_max_vcpus: the vCPUs exist, all down.
+  XLSIM_ASSERT_OK(host_->state().SetMaxVcpus(3, 4));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo vcpus, hv->GetDomainInfo(3));
+  EXPECT_EQ(vcpus.max_vcpu_id, 3u);
+  EXPECT_EQ(vcpus.nr_online_vcpus, 0u);
+  EXPECT_EQ(host_->state().SetMaxVcpus(3, 2).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Memory grows in batches, up to the maximum and no further.
+  XLSIM_ASSERT_OK(host_->state().SetMaxMemory(3, 8ull << 20));
+  XLSIM_ASSERT_OK(host_->state().PopulateMemory(3, 4ull << 20));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo half, hv->GetDomainInfo(3));
+  EXPECT_EQ(half.tot_pages * xen::kPageSize, 4ull << 20);
+  EXPECT_EQ(half.max_pages * xen::kPageSize, 8ull << 20);
+  XLSIM_ASSERT_OK(host_->state().PopulateMemory(3, 4ull << 20));
+  EXPECT_EQ(host_->state().PopulateMemory(3, 4096).code(),
+            absl::StatusCode::kResourceExhausted);
+  // vCPU 0 once built; the others when the guest runs.
+  XLSIM_ASSERT_OK(host_->state().VcpusUp(3, 1));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo built, hv->GetDomainInfo(3));
+  EXPECT_EQ(built.nr_online_vcpus, 1u);
+  EXPECT_FALSE(built.running || built.blocked) << "paused";
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(3));
+  XLSIM_ASSERT_OK(host_->state().VcpusUp(3, 4));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo booted, hv->GetDomainInfo(3));
+  EXPECT_EQ(booted.nr_online_vcpus, 4u);
+  EXPECT_TRUE(booted.running);
+  EXPECT_EQ(host_->state().VcpusUp(3, 5).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// VIRQ_DOM_EXC goes out where Xen's domain.c sends it: a domain shut down
+// (not a suspend signalled on its subscribed event channel), killed, or
+// freed at last; never for create, pause, unpause or resume.
+TEST_F(HypervisorTest, VirqDomExcOnlyWhereXenSendsIt) {
+  HypervisorState& st = host_->state();
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  uint32_t sent = st.DomExcCount();
+  auto expect_sent = [&](uint32_t n, const char* what) {
+    EXPECT_EQ(st.DomExcCount() - sent, n) << what;
+    sent = st.DomExcCount();
+  };
+  XLSIM_ASSERT_OK(AddDomains(st, 2));
+  expect_sent(0, "create");
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  XLSIM_ASSERT_OK(hv->PauseDomain(1));
+  XLSIM_ASSERT_OK(hv->UnpauseDomain(1));
+  expect_sent(0, "pause and unpause");
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kSuspend));
+  expect_sent(1, "suspend without a suspend event channel");
+  XLSIM_ASSERT_OK(ResumeDomainDomctl(1));
+  expect_sent(0, "resume");
+  XLSIM_ASSERT_OK(SubscribeForSuspendDomctl(1, 17));
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kSuspend));
+  expect_sent(0, "suspend signalled on its event channel");
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo suspended, hv->GetDomainInfo(1));
+  EXPECT_TRUE(suspended.shutdown);
+  XLSIM_ASSERT_OK(ResumeDomainDomctl(1));
+  XLSIM_ASSERT_OK(hv->ShutdownDomain(1, xen::ShutdownReason::kPoweroff));
+  expect_sent(1, "poweroff, even with the event channel");
+  st.SetDyingTime(absl::InfiniteDuration());
+  XLSIM_ASSERT_OK(hv->DestroyDomain(2));
+  expect_sent(1, "destroy");
+  XLSIM_ASSERT_OK(st.ReapDomain(2));
+  expect_sent(1, "the final release");
+}
+
+// XEN_DOMCTL_soft_reset: only a shut-down HVM domain; it runs again on the
+// same domid with its memory, its code invalid again.
+TEST_F(HypervisorTest, SoftResetRunsAShutDownHvmDomainAgain) {
+  XLSIM_ASSERT_OK(host_->state().Mutate([](DomainTable& t) {
+    DomainConfig pv, hvm;
+    hvm.hvm = true;
+    if (auto s = t.Add(1, pv); !s.ok()) return s;
+    return t.Add(2, hvm);
+  }));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
+  for (Domid d : {1, 2}) XLSIM_ASSERT_OK(hv->UnpauseDomain(d));
+  EXPECT_EQ(SoftResetDomctl(2).code(), absl::StatusCode::kInvalidArgument)
+      << "not shut down";
+  for (Domid d : {1, 2}) {
+    XLSIM_ASSERT_OK(hv->ShutdownDomain(d, xen::ShutdownReason::kSoftReset));
+  }
+  EXPECT_EQ(SoftResetDomctl(1).code(), absl::StatusCode::kInvalidArgument)
+      << "PV";
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo before, hv->GetDomainInfo(2));
+  XLSIM_ASSERT_OK(SoftResetDomctl(2));
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo after, hv->GetDomainInfo(2));
+  EXPECT_FALSE(after.shutdown);
+  EXPECT_TRUE(after.running);
+  EXPECT_EQ(after.shutdown_code, xen::kShutdownCodeInvalid);
+  EXPECT_EQ(after.tot_pages, before.tot_pages);
+  EXPECT_EQ(after.handle, before.handle);
+  XLSIM_ASSERT_OK_AND_ASSIGN(DomainInfo pv, hv->GetDomainInfo(1));
+  EXPECT_TRUE(pv.shutdown);
+}
+
 // A remote shutdown of dom0 is the host's (hwdom_shutdown halts or reboots
 // the machine): the call succeeds, as on Xen, and the simulator records it.
 TEST_F(HypervisorTest, RemoteShutdownOfDom0IsAHostHalt) {

@@ -6,6 +6,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -56,6 +59,184 @@ TEST_F(ToolstackTest, CreateWritesKeysIntroducesAndUnpauses) {
   EXPECT_EQ(*xs_->Read("/vm/" + d.uuid + "/uuid"), d.uuid);
   XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced, xs_->IsDomainIntroduced(1));
   EXPECT_TRUE(introduced);
+}
+
+// The requests of a creation in xenstored's trace, in libxl's steps: the
+// make transaction, dm-version alone, the build_post transaction, the
+// introduce, then the console's and the NIC's transactions.
+TEST(ToolstackCreationTest, KeysComeInLibxlsStepsAndTransactions) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(
+      auto host, SimHost::Start({.trace = true, .simulated_guests = false}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto ts, host->NewToolstack());
+  size_t line = 0;
+  XLSIM_ASSERT_OK(host->TracedRequests(&line).status());
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d,
+                             ts->CreateDomain({.name = "web", .vcpus = 2}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(std::vector<std::string> requests,
+                             host->TracedRequests(&line));
+  // Each step: "T" for a transaction (with the last path it wrote), or
+  // the request itself outside one.
+  std::vector<std::string> steps;
+  bool in_transaction = false;
+  std::string last_write;
+  for (const std::string& r : requests) {
+    if (absl::StartsWith(r, "TRANSACTION_START")) {
+      in_transaction = true;
+    } else if (absl::StartsWith(r, "TRANSACTION_END")) {
+      in_transaction = false;
+      steps.push_back("T " + last_write);
+    } else if (absl::StartsWith(r, "WRITE (") ||
+               absl::StartsWith(r, "INTRODUCE")) {
+      const std::string path =
+          r.substr(r.find('(') + 1, r.find(' ', r.find('(')) - r.find('(') - 1);
+      if (in_transaction) {
+        last_write = path;
+      } else {
+        steps.push_back(r.substr(0, r.find(' ')) + " " + path);
+      }
+    }
+  }
+  const std::string dom = xen::DomainPath(d.domid);
+  EXPECT_EQ(steps, (std::vector<std::string>{
+                       "T /libxl/1/type",
+                       "WRITE /libxl/1/dm-version",
+                       "T /vm/" + d.uuid + "/start_time",
+                       "INTRODUCE 1",
+                       "T /local/domain/0/backend/console/1/0/protocol",
+                       "T /local/domain/0/backend/vif/1/0/type",
+                   }))
+      << absl::StrJoin(requests, "\n");
+  // libxl's permissions: the domain's directory is dom0's and readable by
+  // the guest; the nodes the guest writes are its own.
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto xs, host->ConnectXenstore());
+  for (const auto& [path, want] :
+       std::vector<std::pair<std::string, std::string>>{
+           {dom, "n0 r1"},
+           {dom + "/control", "n0 r1"},
+           {dom + "/control/shutdown", "n1"},
+           {dom + "/control/feature-poweroff", "n1"},
+           {dom + "/data", "n1"},
+           {dom + "/device", "n0 r1"},
+           {dom + "/device/vif/0", "n1 r0"},
+           {dom + "/console", "n0 r1"},
+           {"/libxl/1", "n0"},
+       }) {
+    XLSIM_ASSERT_OK_AND_ASSIGN(auto t, xs->BeginTransaction());
+    XLSIM_ASSERT_OK_AND_ASSIGN(std::vector<std::string> perms,
+                               t->GetPermissions(path));
+    t->Abort();
+    EXPECT_EQ(absl::StrJoin(perms, " "), want) << path;
+  }
+}
+
+// What libxl writes depends on the domain: no vif keys without a NIC; an
+// HVM guest's memory/target leaves its video RAM out; start_time is
+// seconds and centiseconds.
+TEST_F(ToolstackTest, KeysFollowTheDomainsConfiguration) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(
+      CreatedDomain pv, ts_->CreateDomain({.memory_mib = 64, .nic = false}));
+  const std::string pv_dom = xen::DomainPath(pv.domid);
+  EXPECT_EQ(xs_->Read(pv_dom + "/device/vif/0/backend").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*xs_->Read(pv_dom + "/memory/target"), "65536");
+  EXPECT_EQ(*xs_->Read(pv_dom + "/memory/videoram"), "0");
+  EXPECT_EQ(*xs_->Read("/vm/" + pv.uuid + "/image/ostype"), "linux");
+  XLSIM_ASSERT_OK_AND_ASSIGN(std::string start,
+                             xs_->Read("/vm/" + pv.uuid + "/start_time"));
+  const size_t dot = start.find('.');
+  EXPECT_TRUE(
+      dot != std::string::npos && dot > 0 && start.size() == dot + 3 &&
+      absl::c_all_of(start.substr(0, dot) + start.substr(dot + 1), ::isdigit))
+      << start;
+  XLSIM_ASSERT_OK_AND_ASSIGN(
+      CreatedDomain hvm, ts_->CreateDomain({.memory_mib = 64, .hvm = true}));
+  const std::string hvm_dom = xen::DomainPath(hvm.domid);
+  EXPECT_EQ(*xs_->Read(hvm_dom + "/memory/static-max"), "65536");
+  EXPECT_EQ(*xs_->Read(hvm_dom + "/memory/target"), "57344");
+  EXPECT_EQ(*xs_->Read(hvm_dom + "/platform/device-model"), "qemu_xen");
+  EXPECT_TRUE(xs_->Read(hvm_dom + "/control/feature-s3").ok());
+  EXPECT_TRUE(xs_->Read(hvm_dom + "/device/vif/0/backend").ok());
+}
+
+// `xl create -p`: built (vCPU 0 online, the memory allocated) and paused;
+// the guest brings its other vCPUs up when it first runs.
+TEST_F(ToolstackTest, APausedCreationHasOneVcpuUntilTheGuestRuns) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(
+      CreatedDomain d,
+      ts_->CreateDomain({.memory_mib = 64, .vcpus = 3, .start = false}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo built,
+                             ts_->hypervisor().GetDomainInfo(d.domid));
+  EXPECT_TRUE(built.paused);
+  EXPECT_EQ(built.max_vcpu_id, 2u);
+  EXPECT_EQ(built.nr_online_vcpus, 1u);
+  EXPECT_EQ(built.tot_pages * xen::kPageSize, 64ull << 20);
+  EXPECT_EQ(built.max_pages * xen::kPageSize, (64ull << 20) + (1 << 20));
+  XLSIM_ASSERT_OK(ts_->UnpauseDomain(d.domid));
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo booted,
+                             ts_->hypervisor().GetDomainInfo(d.domid));
+  EXPECT_EQ(booted.nr_online_vcpus, 3u);
+}
+
+// What xl does once a guest has shut down: poweroff and crash destroy it,
+// reboot re-creates it (same name and UUID, a new domid; the old one is
+// destroyed), suspend leaves it, soft_reset runs it again in place.
+TEST_F(ToolstackTest, XlsReactionToEachShutdown) {
+  using R = ShutdownReaction;
+  for (auto [reason, action] :
+       std::vector<std::pair<ShutdownReason, R::Action>>{
+           {ShutdownReason::kPoweroff, R::kDestroyed},
+           {ShutdownReason::kCrash, R::kDestroyed},
+           {ShutdownReason::kSuspend, R::kNone},
+           {ShutdownReason::kReboot, R::kRestarted},
+           {ShutdownReason::kSoftReset, R::kSoftReset}}) {
+    SCOPED_TRACE(xen::ShutdownReasonName(reason));
+    XLSIM_ASSERT_OK_AND_ASSIGN(
+        CreatedDomain d,
+        ts_->CreateDomain(
+            {.name = "guest", .memory_mib = 64, .vcpus = 2, .hvm = true}));
+    XLSIM_ASSERT_OK(ts_->ShutdownDomain(d.domid, reason));
+    XLSIM_ASSERT_OK_AND_ASSIGN(ShutdownReaction r,
+                               ts_->ReactToShutdown(d.domid));
+    EXPECT_EQ(r.action, action);
+    auto info = ts_->hypervisor().GetDomainInfo(d.domid);
+    switch (action) {
+      case R::kDestroyed:
+        EXPECT_TRUE(!info.ok() || info->dying);
+        break;
+      case R::kNone:
+        ASSERT_TRUE(info.ok());
+        EXPECT_TRUE(info->shutdown);
+        XLSIM_ASSERT_OK(ts_->DestroyDomain(d.domid));
+        break;
+      case R::kRestarted: {
+        EXPECT_TRUE(!info.ok() || info->dying);
+        ASSERT_TRUE(r.restarted.has_value());
+        EXPECT_NE(r.restarted->domid, d.domid);
+        EXPECT_EQ(r.restarted->uuid, d.uuid);
+        EXPECT_EQ(r.restarted->name, "guest");
+        XLSIM_ASSERT_OK_AND_ASSIGN(
+            xen::DomainInfo again,
+            ts_->hypervisor().GetDomainInfo(r.restarted->domid));
+        EXPECT_TRUE(again.running);
+        EXPECT_EQ(again.nr_online_vcpus, 2u);
+        EXPECT_EQ(again.tot_pages * xen::kPageSize, 64ull << 20);
+        XLSIM_ASSERT_OK(ts_->DestroyDomain(r.restarted->domid));
+        break;
+      }
+      case R::kSoftReset:
+        ASSERT_TRUE(info.ok());
+        EXPECT_FALSE(info->shutdown);
+        EXPECT_TRUE(info->running);
+        EXPECT_EQ(*xs_->Read(xen::DomainPath(d.domid) + "/name"), "guest");
+        XLSIM_ASSERT_OK(ts_->DestroyDomain(d.domid));
+        break;
+    }
+  }
+  // A PV guest cannot be soft-reset: Xen refuses, and so does libxl.
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain pv, ts_->CreateDomain({}));
+  XLSIM_ASSERT_OK(ts_->ShutdownDomain(pv.domid, ShutdownReason::kSoftReset));
+  EXPECT_EQ(ts_->SoftResetDomain(pv.domid).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ToolstackTest, PauseUnpause) {
