@@ -183,6 +183,7 @@ absl::StatusOr<std::unique_ptr<Toolstack>> SimHost::NewToolstack(
   o.state_path = state_path();
   o.xenstore_socket = socket_path();
   o.domid_reuse_timeout = domid_reuse_timeout;
+  o.guests_answer = guests_ != nullptr;
   return Toolstack::Open(o);
 }
 

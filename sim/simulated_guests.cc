@@ -1,6 +1,7 @@
 #include "sim/simulated_guests.h"
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -47,6 +48,14 @@ void SimulatedGuests::Handle(xen::XenstoreClient& xs, const std::string& path) {
       !absl::SimpleAtoi(parts[3], &domid) || domid == 0) {
     return;
   }
+  // A paused guest does not run: it answers once unpaused.
+  auto info = state_->Info(domid);
+  if (!info.ok()) return;
+  if (info->flags & XEN_DOMINF_paused) {
+    pending_.insert(path);
+    return;
+  }
+  pending_.erase(path);
   auto word = xs.Read(path);
   if (!word.ok() || word->empty()) return;  // gone, or already answered
   const std::optional<xen::ShutdownReason> reason = ReasonOf(*word);
@@ -78,7 +87,11 @@ void SimulatedGuests::Run() {
       }
       xs = std::move(*client);
     }
-    // A bounded wait, so that the destructor is seen promptly.
+    // Requests to paused guests: answered once they run (seen within the
+    // wait below, which is bounded so that the destructor is seen too).
+    for (const std::string& path : std::set<std::string>(pending_)) {
+      Handle(*xs, path);
+    }
     auto event = xs->NextWatchEvent(absl::Milliseconds(100));
     if (!event.ok()) {
       xs.reset();  // reconnect

@@ -1,7 +1,8 @@
 // The guests' side of control/shutdown: what a PV guest's xenbus driver
 // does when a toolstack (the real xl, or any other) writes a request into
 // /local/domain/N/control/shutdown: it clears the key (the toolstack's
-// acknowledgement) and shuts itself down with the matching reason
+// acknowledgement) and shuts itself down with the matching reason, once it
+// runs (a paused guest answers after its unpause)
 // (SCHEDOP_shutdown, the guest's own hypercall, made here on the state
 // file). And dom0's backend drivers' side of a device's removal: a backend
 // told to close (state 5) once its frontend is gone answers closed (6), as
@@ -13,6 +14,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -45,6 +48,7 @@ class SimulatedGuests {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> answered_{0};
   std::atomic<uint64_t> backends_closed_{0};
+  std::set<std::string> pending_;  // requests to paused guests (thread's own)
   std::thread thread_;
 };
 

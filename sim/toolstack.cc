@@ -308,25 +308,50 @@ absl::Status Toolstack::ShutdownDomain(Domid domid,
   auto info = hypervisor_->GetDomainInfo(domid);
   if (!info.ok()) return info.status();
   const std::string word = xen::ShutdownRequestWord(reason);
-  if (!word.empty()) {
-    const std::string key = xen::DomainPath(domid) + "/control/shutdown";
-    // The toolstack's request, then the guest's acknowledgement (it clears
-    // the key before shutting down).
-    absl::Status s = WithXenstore([&](xen::XenstoreClient& xs) {
-      if (auto w = xs.Write(key, word); !w.ok()) return w;
-      return xen::RunTransaction(
-          xs,
-          [&](XenstoreTransaction& t) -> absl::Status {
-            auto seen = t.Read(key);
-            if (!seen.ok()) return seen.status();
-            return t.Write(key, "");
-          },
-          options_.retry);
-    });
-    if (!s.ok()) return s;
+  const uint8_t code = static_cast<uint8_t>(reason);
+  if (word.empty()) return state_->GuestShutdown(domid, code);
+  const std::string key = xen::DomainPath(domid) + "/control/shutdown";
+  const uint32_t generation = state_->Generation();
+  absl::Status s = WithXenstore([&](xen::XenstoreClient& xs) {
+    if (auto w = xs.Write(key, word); !w.ok()) return w;
+    if (options_.guests_answer) return absl::OkStatus();
+    // No guest will answer: its acknowledgement (it clears the key)...
+    return xen::RunTransaction(
+        xs,
+        [&](XenstoreTransaction& t) -> absl::Status {
+          auto seen = t.Read(key);
+          if (!seen.ok()) return seen.status();
+          return t.Write(key, "");
+        },
+        options_.retry);
+  });
+  if (!s.ok()) return s;
+  // ...and its SCHEDOP_shutdown.
+  if (!options_.guests_answer) return state_->GuestShutdown(domid, code);
+  // A paused guest answers once unpaused: the request stays pending, as
+  // after `xl shutdown` (without -w) of a paused domain.
+  if (info->paused) return absl::OkStatus();
+  return AwaitShutdown(domid, generation);
+}
+
+absl::Status Toolstack::AwaitShutdown(Domid domid, uint32_t generation) {
+  // Every change of the domain table bumps the generation: wait on it.
+  const absl::Time deadline = absl::Now() + kGuestAnswerTimeout;
+  for (;;) {
+    auto info = state_->Info(domid);
+    if (!info.ok()) return info.status();
+    if (info->flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying)) {
+      return absl::OkStatus();
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "domain ", domid, " did not shut down within ",
+          absl::FormatDuration(kGuestAnswerTimeout),
+          " of the request (does its guest answer control/shutdown?)"));
+    }
+    generation = state_->WaitGeneration(generation, left);
   }
-  // The guest's SCHEDOP_shutdown; the fake answers the remote form.
-  return hypervisor_->ShutdownDomain(domid, reason);
 }
 
 absl::Status Toolstack::ResumeDomain(Domid domid) {

@@ -70,7 +70,14 @@ struct ToolstackOptions {
   // empty: next to the state file. Per host: the real xl keeps its own
   // in /var/run/xen.
   std::string domid_history_path;
+  // Whether the host's guests answer control/shutdown themselves
+  // (sim/simulated_guests.h): then ShutdownDomain only writes the request
+  // and waits, as xl does; otherwise it plays the guest's part as well.
+  bool guests_answer = false;
 };
+
+// How long ShutdownDomain waits for a guest to answer its request.
+inline constexpr absl::Duration kGuestAnswerTimeout = absl::Seconds(10);
 
 // What xl does once a guest has shut down (xl_vmcontrol.c,
 // handle_domain_death, with xl's default on_* actions).
@@ -99,8 +106,10 @@ class Toolstack {
   absl::StatusOr<CreatedDomain> CreateDomain(const DomainSpec& spec);
   absl::Status PauseDomain(Domid domid);
   absl::Status UnpauseDomain(Domid domid);
-  // Asks through control/shutdown (for the reasons that have a word), the
-  // simulated guest acknowledges and shuts itself down with the reason.
+  // Asks through control/shutdown (for the reasons that have a word, as
+  // libxl does) and waits until the guest has acknowledged and shut itself
+  // down; crash and watchdog, which no toolstack asks for, are the guest's
+  // (or Xen's) own doing. DEADLINE_EXCEEDED if no guest answers.
   absl::Status ShutdownDomain(Domid domid, xen::ShutdownReason reason);
   // As libxl does: pause, the domain's paths removed (backends,
   // /vm/UUID, /local/domain/N, /libxl/N), then the destroy hypercall; no
@@ -158,6 +167,9 @@ class Toolstack {
   // Waits (up to libxl's 10 s) for a backend to reach XenbusStateClosed.
   absl::Status AwaitBackendClosed(xen::XenstoreClient& xs,
                                   const std::string& state_path);
+  // Waits until domid is shut down (or dying), from the table's generation
+  // before the request.
+  absl::Status AwaitShutdown(Domid domid, uint32_t generation);
   // The guest's first run: its other vCPUs come up.
   absl::Status BootGuest(Domid domid);
   // libxl__is_domid_recent / libxl__mark_domid_recent on this host's

@@ -16,8 +16,10 @@
 #include "absl/time/clock.h"
 #include "sim/hypervisor_state.h"
 #include "sim/sim_host.h"
+#include "sim/simulated_guests.h"
 #include "sim/toolstack.h"
 #include "sim/xenstored_process.h"
+#include "xen/errno_status.h"
 #include "xen/libxenstore_client.h"
 
 namespace xenlet::sim {
@@ -52,6 +54,8 @@ struct Paths {
   std::string socket() const { return dir + "/socket"; }
   std::string pidfile() const { return dir + "/xenstored.pid"; }
   std::string trace() const { return dir + "/trace"; }
+  std::string guests_pidfile() const { return dir + "/guests.pid"; }
+  std::string guests_log() const { return dir + "/guests.log"; }
 };
 
 int Fail(const absl::Status& s) {
@@ -59,11 +63,75 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
-pid_t ReadPid(const Paths& p) {
-  std::ifstream in(p.pidfile());
+pid_t ReadPidFile(const std::string& path) {
+  std::ifstream in(path);
   pid_t pid = -1;
   in >> pid;
   return pid;
+}
+
+pid_t ReadPid(const Paths& p) { return ReadPidFile(p.pidfile()); }
+
+// Whether pid is a process of this host: its environment names the
+// host's directory (a pid may be reused).
+bool IsHostProcess(pid_t pid, const Paths& p, const std::string& marker) {
+  if (pid <= 0) return false;
+  std::ifstream env(absl::StrCat("/proc/", pid, "/environ"));
+  std::string all((std::istreambuf_iterator<char>(env)), {});
+  return all.find(marker + "=" + p.dir + '\0') != std::string::npos;
+}
+
+constexpr char kGuestsMarker[] = "XENSIM_GUESTS_DIR";
+
+// The simulated guests (and backends) of a host made by `up`: this program
+// again, as `guests`, in a session of its own that outlives the command.
+absl::Status StartGuestsDaemon(const Paths& p) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  const std::string log = p.guests_log();
+  pid_t pid = fork();
+  if (pid < 0) return xen::ErrnoToStatus(errno, "fork");
+  if (pid == 0) {
+    setsid();
+    setenv(kGuestsMarker, p.dir.c_str(), 1);
+    if (std::freopen(log.c_str(), "a", stdout)) dup2(fileno(stdout), 2);
+    execl(self.c_str(), self.c_str(), "--dir", p.dir.c_str(), "guests",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::ofstream(p.guests_pidfile()) << pid << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status StopGuestsDaemon(const Paths& p) {
+  const pid_t pid = ReadPidFile(p.guests_pidfile());
+  std::filesystem::remove(p.guests_pidfile());
+  if (!IsHostProcess(pid, p, kGuestsMarker)) return absl::OkStatus();
+  return TerminateProcessGroup(pid, absl::Seconds(5));
+}
+
+// Runs the host's simulated guests until SIGTERM or SIGINT.
+int RunGuests(const Paths& p) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before the thread starts
+  auto state = HypervisorState::Open(p.state());
+  if (!state.ok()) return Fail(state.status());
+  const std::string socket = p.socket();
+  {
+    SimulatedGuests guests(
+        [socket]() -> absl::StatusOr<std::unique_ptr<xen::XenstoreClient>> {
+          return xen::OpenLibxenstoreClient({socket});
+        },
+        state->get());
+    std::cout << "xensim guests: answering for " << p.dir << std::endl;
+    int sig = 0;
+    sigwait(&stop, &sig);
+    std::cout << "xensim guests: " << guests.answered() << " requests, "
+              << guests.backends_closed() << " backends closed" << std::endl;
+  }
+  return 0;
 }
 
 // A daemon xenstored for DIR that outlives this command.
@@ -88,11 +156,9 @@ absl::Status StartDaemon(const Paths& p, bool trace,
 absl::Status StopDaemon(const Paths& p) {
   pid_t pid = ReadPid(p);
   if (pid <= 0) return absl::NotFoundError("no xenstored.pid in " + p.dir);
-  // Only our daemon: its environment names this run directory.
-  std::ifstream env(absl::StrCat("/proc/", pid, "/environ"));
-  std::string all((std::istreambuf_iterator<char>(env)), {});
   std::filesystem::remove(p.pidfile());
-  if (all.find("XENSTORED_RUNDIR=" + p.dir + '\0') == std::string::npos) {
+  // Only our daemon: its environment names this run directory.
+  if (!IsHostProcess(pid, p, "XENSTORED_RUNDIR")) {
     return absl::OkStatus();  // already gone (the pid may be reused)
   }
   return KillProcessGroup(pid, absl::Seconds(5));
@@ -174,7 +240,12 @@ int Main(int argc, char** argv) {
   };
   auto toolstack = [&]() -> std::unique_ptr<Toolstack> {
     need_dir();
-    auto ts = Toolstack::Open({p.state(), p.socket()});
+    ToolstackOptions options;
+    options.state_path = p.state();
+    options.xenstore_socket = p.socket();
+    options.guests_answer =
+        IsHostProcess(ReadPidFile(p.guests_pidfile()), p, kGuestsMarker);
+    auto ts = Toolstack::Open(options);
     if (!ts.ok()) throw CLI::RuntimeError(Fail(ts.status()));
     return std::move(*ts);
   };
@@ -205,15 +276,29 @@ int Main(int argc, char** argv) {
     std::filesystem::create_directories(p.dir);
     EnsureXlRuntimeDir();  // so that the real xl's destroy works
     if (ReadPid(p) > 0) StopDaemon(p).IgnoreError();
+    StopGuestsDaemon(p).IgnoreError();
     auto st = HypervisorState::Create(p.state());
     check(st.status());
     check(StartDaemon(p, trace, binary));
+    check(StartGuestsDaemon(p));
     PrintEnv(p);
   });
-  app.add_subcommand("down", "Stop the host's xenstored (the files stay)")
+  app.add_subcommand("down",
+                     "Stop the host's xenstored and simulated guests (the "
+                     "files stay)")
       ->callback([&] {
         need_dir();
+        check(StopGuestsDaemon(p));
         check(StopDaemon(p));
+      });
+  app.add_subcommand("guests",
+                     "Run the host's simulated guests in the foreground "
+                     "(`up` starts them as a daemon): they answer "
+                     "control/shutdown requests of any toolstack (the real "
+                     "xl too) and close backends a destroy asks to close")
+      ->callback([&] {
+        need_dir();
+        throw CLI::RuntimeError(RunGuests(p));
       });
   app.add_subcommand("env",
                      "Print LD_PRELOAD, XENLET_SIM_STATE and XENSTORED_PATH "

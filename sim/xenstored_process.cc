@@ -225,4 +225,17 @@ absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::Status TerminateProcessGroup(pid_t pid, absl::Duration grace) {
+  if (pid <= 0) return absl::InvalidArgumentError("no pid");
+  int pidfd = PidfdOpen(pid);
+  if (pidfd < 0) return xen::ErrnoToStatus(errno, absl::StrCat("pid ", pid));
+  kill(-pid, SIGTERM);
+  pollfd fd{pidfd, POLLIN, 0};
+  const int ready =
+      poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(grace)));
+  close(pidfd);
+  if (ready > 0) return absl::OkStatus();
+  return KillProcessGroup(pid, grace);
+}
+
 }  // namespace xenlet::sim

@@ -70,6 +70,8 @@ class XenstoredProcess {
 // Kills a process group by its leader's pid and waits (bounded) until the
 // leader is gone; for a daemon this process did not start (xensim down).
 absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout);
+// SIGTERM to the group; SIGKILL if pid has not exited after grace.
+absl::Status TerminateProcessGroup(pid_t pid, absl::Duration grace);
 
 }  // namespace xenlet::sim
 

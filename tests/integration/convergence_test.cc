@@ -171,7 +171,10 @@ class Storm {
       }
       case kShutdown: {
         const uint32_t domid =
-            PickWhere([](const SimDomain& d) { return !d.shutdown; });
+            // A paused guest would answer only once unpaused.
+            PickWhere([](const SimDomain& d) {
+              return !d.shutdown && d.started && d.pauses == 0;
+            });
         // Every reason in turn, so that each storm has all of them.
         const xen::ShutdownReason reason =
             kReasons[shutdowns_++ % std::size(kReasons)];
@@ -257,8 +260,11 @@ class Storm {
     })
                             ? 14
                             : 0;
-    weights[kShutdown] =
-        Any([](const SimDomain& d) { return !d.shutdown; }) ? 12 : 0;
+    weights[kShutdown] = Any([](const SimDomain& d) {
+      return !d.shutdown && d.started && d.pauses == 0;
+    })
+                             ? 12
+                             : 0;
     weights[kDestroy] = alive_.empty() ? 0 : 12;
     weights[kRecreate] = alive_.empty() ? 0 : 8;
     std::discrete_distribution<int> pick(std::begin(weights),

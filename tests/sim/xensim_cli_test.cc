@@ -2,6 +2,7 @@
 // works end to end.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,9 @@ TEST(XensimCliTest, DrivesAHost) {
   ASSERT_EQ(up.code, 0) << up.out;
   EXPECT_TRUE(absl::StrContains(up.out, "export LD_PRELOAD=/")) << up.out;
   EXPECT_TRUE(absl::StrContains(up.out, "XENSTORED_PATH=" + dir + "/socket"));
+  // `up` started the host's simulated guests: the shutdowns below are
+  // answered by them (the toolstack only writes the request and waits).
+  EXPECT_TRUE(std::filesystem::exists(dir + "/guests.pid"));
   Result created = Xensim({"--dir", dir, "create", "--count", "2"});
   ASSERT_EQ(created.code, 0) << created.out;
   EXPECT_TRUE(absl::StartsWith(created.out, "1 ")) << created.out;
@@ -107,6 +111,11 @@ TEST(XensimCliTest, DrivesAHost) {
   Result stats = Xensim({"--dir", dir, "stats"});
   EXPECT_TRUE(absl::StrContains(stats.out, "domains 1\n")) << stats.out;
   EXPECT_EQ(Xensim({"--dir", dir, "down"}).code, 0);
+  // The guests stopped on SIGTERM and said what they answered.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/guests.pid"));
+  std::ifstream log(dir + "/guests.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_TRUE(absl::StrContains(text, "xensim guests: 1 requests")) << text;
 }
 
 }  // namespace
