@@ -30,6 +30,8 @@
 #include "sim/state_layout.h"
 
 // clang-format off: after xen.h, which state_layout.h includes.
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
 #include <xen/sched.h>
 #include <xen/sys/privcmd.h>
 #include <xen/version.h>
@@ -379,6 +381,39 @@ static long sched_op(struct xlsim_header* h, unsigned long cmd, void* arg) {
   return ret;
 }
 
+/* HVMOP_get_param, for what libxl asks: HVM_PARAM_CALLBACK_IRQ, which a
+ * guest's PV drivers set when it boots (libxl__domain_pvcontrol_available
+ * reads it before writing control/shutdown). Here a guest has PV drivers
+ * once it has run. Other parameters read 0; a PV domain has none (EINVAL,
+ * as Xen answers). */
+static long hvm_op(struct xlsim_header* h, unsigned long cmd, void* arg) {
+  if (cmd != HVMOP_get_param) {
+    COUNT(h, XLSIM_CALL_OTHER);
+    return -ENOSYS;
+  }
+  COUNT(h, XLSIM_CALL_HVM_PARAM);
+  long ret = inject(h, XLSIM_CALL_HVM_PARAM);
+  if (ret) return ret;
+  struct xen_hvm_param* p = arg;
+  if (!p) return -EFAULT;
+  xlsim_lock(0);
+  if (!xlsim_present(h, p->domid)) {
+    ret = -ESRCH;
+  } else {
+    struct xlsim_domain* d = &xlsim_domains(h)[p->domid];
+    if (!(d->info.flags & XEN_DOMINF_hvm_guest)) {
+      ret = -EINVAL;
+    } else if (p->index == HVM_PARAM_CALLBACK_IRQ) {
+      /* "via vector" 0xf3, as Linux's PVHVM drivers register it. */
+      p->value = d->cpu_ns || d->runnable_since ? (2ULL << 56) | 0xf3 : 0;
+    } else {
+      p->value = 0;
+    }
+  }
+  xlsim_unlock(0);
+  return ret;
+}
+
 static long version_op(struct xlsim_header* h, unsigned long cmd, void* arg) {
   COUNT(h, XLSIM_CALL_VERSION);
   long ret = inject(h, XLSIM_CALL_VERSION);
@@ -425,6 +460,8 @@ static long hypercall(privcmd_hypercall_t* call) {
       return sched_op(h, call->arg[0], arg1);
     case __HYPERVISOR_xen_version:
       return version_op(h, call->arg[0], arg1);
+    case __HYPERVISOR_hvm_op:
+      return hvm_op(h, call->arg[0], arg1);
     default:
       COUNT(h, XLSIM_CALL_OTHER);
       return -ENOSYS;

@@ -15,6 +15,10 @@ v1::ShutdownReason ReasonOf(const xen::DomainInfo& info) {
 
 v1::Transition TransitionOf(v1::DomainState from, v1::DomainState to) {
   if (to == from) return v1::TRANSITION_UPDATED;
+  // Only a resume (or soft reset) leaves SHUTDOWN for a live state.
+  if (from == v1::DOMAIN_STATE_SHUTDOWN && to != v1::DOMAIN_STATE_DYING) {
+    return v1::TRANSITION_RESUMED;
+  }
   switch (to) {
     case v1::DOMAIN_STATE_RUNNING:
       return from == v1::DOMAIN_STATE_CREATED ? v1::TRANSITION_STARTED

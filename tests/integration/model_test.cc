@@ -254,9 +254,10 @@ TEST_F(ModelTest, FlagChangesThatKeepTheStateAreUpdates) {
   EXPECT_TRUE(paused->flags().paused());
   EXPECT_TRUE(paused->flags().shutdown());
 
-  // Resumed while paused: no longer shut down, still paused.
+  // Resumed while paused: no longer shut down, still paused; the event
+  // says resumed (PAUSED would claim a pause that did not happen).
   ASSERT_OK(toolstack_->ResumeDomain(domid));
-  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_PAUSED));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_RESUMED));
   auto resumed = Current(domid);
   EXPECT_EQ(resumed->state(), v1::DOMAIN_STATE_PAUSED);
   EXPECT_FALSE(resumed->flags().shutdown());
@@ -265,6 +266,22 @@ TEST_F(ModelTest, FlagChangesThatKeepTheStateAreUpdates) {
   ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_UNPAUSED));
   EXPECT_EQ(Current(domid)->state(), v1::DOMAIN_STATE_RUNNING);
   EXPECT_EQ(Current(domid)->incarnation(), paused->incarnation());
+}
+
+// A domain that never ran, shut down and then resumed: it is a CREATED
+// domain again, and the event is RESUMED (found by the ground-truth test:
+// it was an UPDATED event between two different states).
+TEST_F(ModelTest, ResumingANeverStartedDomainIsResumed) {
+  StartModel(absl::Milliseconds(100));
+  auto created = toolstack_->CreateDomain({.start = false});
+  ASSERT_TRUE(created.ok()) << created.status();
+  const uint32_t domid = created->domid;
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_CREATED));
+  ASSERT_OK(hypervisor_->ShutdownDomain(domid, xen::ShutdownReason::kSuspend));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_SHUTDOWN));
+  ASSERT_OK(toolstack_->ResumeDomain(domid));
+  ASSERT_TRUE(WaitFor(domid, v1::TRANSITION_RESUMED));
+  EXPECT_EQ(Current(domid)->state(), v1::DOMAIN_STATE_CREATED);
 }
 
 // A domain with no vCPU yet (before the toolstack's max_vcpus) has 0

@@ -251,7 +251,9 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
           const bool updated = m.transition() == v1::TRANSITION_UPDATED;
           if (updated != (from == to) ||
               (m.transition() == v1::TRANSITION_STARTED &&
-               from != v1::DOMAIN_STATE_CREATED)) {
+               from != v1::DOMAIN_STATE_CREATED) ||
+              (m.transition() == v1::TRANSITION_RESUMED &&
+               from != v1::DOMAIN_STATE_SHUTDOWN)) {
             Violation(absl::StrCat(
                 "MODIFIED of domid ", domid, " at revision ", m.revision(),
                 ": ", v1::Transition_Name(m.transition()), " from ",
