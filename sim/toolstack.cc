@@ -1,13 +1,8 @@
 #include "sim/toolstack.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -104,6 +99,10 @@ absl::StatusOr<std::unique_ptr<Toolstack>> Toolstack::Open(
   auto state = HypervisorState::Open(options.state_path);
   if (!state.ok()) return state.status();
   ts->state_ = std::move(*state);
+  ts->history_ = std::make_unique<DomidHistory>(
+      options.domid_history_path.empty() ? options.state_path + ".domid-history"
+                                         : options.domid_history_path,
+      options.domid_reuse_timeout);
   // The in-process fake hypervisor binds to this file when opened.
   const char* current = std::getenv(kStateEnv);
   if (!current || options.state_path != current) {
@@ -230,7 +229,7 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
     auto created = state_->CreateDomain(config);
     if (!created.ok()) return created.status();
     domid = *created;
-    auto recent = DomidRecentlyUsed(domid);
+    auto recent = history_->RecentlyUsed(domid);
     if (!recent.ok() || !*recent) {
       if (recent.ok()) break;
       hypervisor_->DestroyDomain(domid).IgnoreError();
@@ -238,12 +237,11 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
     }
     hypervisor_->DestroyDomain(domid).IgnoreError();
     if (spec.domid) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("domain id ", domid,
-                       " recently used: libxl gives no domid to a "
-                       "new domain within ",
-                       absl::FormatDuration(options_.domid_reuse_timeout),
-                       " of its destruction"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "domain id ", domid,
+          " recently used: libxl gives no domid to a "
+          "new domain within ",
+          absl::FormatDuration(history_->timeout()), " of its destruction"));
     }
   }
   CreatedDomain out{
@@ -387,7 +385,7 @@ absl::Status Toolstack::DestroyDomain(Domid domid) {
     return absl::OkStatus();
   });
   absl::Status destroyed = hypervisor_->DestroyDomain(domid);
-  if (destroyed.ok()) MarkDomidRecent(domid).IgnoreError();
+  if (destroyed.ok()) history_->Mark(domid).IgnoreError();
   return destroyed.ok() ? removed : destroyed;
 }
 
@@ -566,88 +564,6 @@ absl::StatusOr<ShutdownReaction> Toolstack::ReactToShutdown(Domid domid) {
       out.action = ShutdownReaction::kDestroyed;
       return out;
   }
-}
-
-std::string Toolstack::DomidHistoryPath() const {
-  return options_.domid_history_path.empty()
-             ? options_.state_path + ".domid-history"
-             : options_.domid_history_path;
-}
-
-namespace {
-
-// libxl's domid history: lines of "<CLOCK_MONOTONIC seconds> <domid>".
-struct HistoryEntry {
-  uint64_t at_s;
-  Domid domid;
-};
-
-uint64_t MonotonicSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
-}
-
-std::vector<HistoryEntry> ReadHistory(std::FILE* f) {
-  std::vector<HistoryEntry> out;
-  unsigned long long at;
-  unsigned domid;
-  std::rewind(f);
-  while (std::fscanf(f, "%llu %u", &at, &domid) == 2) {
-    out.push_back({at, static_cast<Domid>(domid)});
-  }
-  return out;
-}
-
-}  // namespace
-
-absl::StatusOr<bool> Toolstack::DomidRecentlyUsed(Domid domid) {
-  if (options_.domid_reuse_timeout <= absl::ZeroDuration()) return false;
-  std::FILE* f = std::fopen(DomidHistoryPath().c_str(), "r");
-  if (!f) {
-    if (errno == ENOENT) return false;
-    return xen::ErrnoToStatus(errno, "open " + DomidHistoryPath());
-  }
-  flock(fileno(f), LOCK_SH);
-  const std::vector<HistoryEntry> history = ReadHistory(f);
-  std::fclose(f);
-  const uint64_t now = MonotonicSeconds();
-  const uint64_t timeout = absl::ToInt64Seconds(options_.domid_reuse_timeout);
-  for (const HistoryEntry& e : history) {
-    if (e.domid == domid && now - e.at_s < timeout) return true;
-  }
-  return false;
-}
-
-absl::Status Toolstack::MarkDomidRecent(Domid domid) {
-  if (options_.domid_reuse_timeout <= absl::ZeroDuration()) {
-    return absl::OkStatus();
-  }
-  const std::string path = DomidHistoryPath();
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return xen::ErrnoToStatus(errno, "open " + path);
-  std::FILE* f = fdopen(fd, "r+");
-  if (!f) {
-    close(fd);
-    return xen::ErrnoToStatus(errno, "fdopen " + path);
-  }
-  flock(fd, LOCK_EX);
-  // Entries older than the timeout are dropped, as libxl does.
-  const uint64_t now = MonotonicSeconds();
-  const uint64_t timeout = absl::ToInt64Seconds(options_.domid_reuse_timeout);
-  std::string text;
-  for (const HistoryEntry& e : ReadHistory(f)) {
-    if (now - e.at_s < timeout && e.domid != domid) {
-      absl::StrAppend(&text, e.at_s, " ", e.domid, "\n");
-    }
-  }
-  absl::StrAppend(&text, now, " ", domid, "\n");
-  std::rewind(f);
-  std::fwrite(text.data(), 1, text.size(), f);
-  std::fflush(f);
-  const int rc = ftruncate(fd, static_cast<off_t>(text.size()));
-  std::fclose(f);  // also releases the lock
-  return rc == 0 ? absl::OkStatus() : xen::ErrnoToStatus(errno, "truncate");
 }
 
 absl::Status Toolstack::AwaitReleased(Domid domid) {

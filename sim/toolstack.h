@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "sim/domid_history.h"
 #include "sim/hypervisor_state.h"
 #include "sim/libxl_keys.h"
 #include "xen/hypervisor.h"
@@ -172,11 +173,6 @@ class Toolstack {
   absl::Status AwaitShutdown(Domid domid, uint32_t generation);
   // The guest's first run: its other vCPUs come up.
   absl::Status BootGuest(Domid domid);
-  // libxl__is_domid_recent / libxl__mark_domid_recent on this host's
-  // history file.
-  absl::StatusOr<bool> DomidRecentlyUsed(Domid domid);
-  absl::Status MarkDomidRecent(Domid domid);
-  std::string DomidHistoryPath() const;
   // Waits until xenstored no longer holds domid (it released the domain
   // that had it), so that the domid can be given to a new domain.
   absl::Status AwaitReleased(Domid domid);
@@ -186,6 +182,7 @@ class Toolstack {
 
   ToolstackOptions options_;
   std::unique_ptr<HypervisorState> state_;
+  std::unique_ptr<DomidHistory> history_;
   std::unique_ptr<xen::Hypervisor> hypervisor_;
   std::unique_ptr<xen::XenstoreClient> xenstore_;
 };

@@ -337,8 +337,9 @@ int Main(int argc, char** argv) {
   bool paused = false;
   auto* create = app.add_subcommand(
       "create",
-      "Create domains as libxl does: hypervisor domain (paused), ~30 "
-      "xenstore keys in one transaction, introduce, unpause");
+      "Create domains in libxl 4.17's steps: hypervisor domain (paused, no "
+      "vCPU, no memory), libxl's make transaction, the build (vCPUs, "
+      "memory), its post transaction, introduce, console and NIC, unpause");
   create->add_option("--count", count, "How many")->capture_default_str();
   create->add_option("--name", spec.name, "Name (default sim-DOMID)");
   create->add_option("--memory", spec.memory_mib, "Memory in MiB")
@@ -529,8 +530,8 @@ int Main(int argc, char** argv) {
   auto* bench = app.add_subcommand(
       "bench",
       "Measure domains created per second through the real xenstored (each "
-      "count on a fresh private host in /tmp; create = ~30 keys in one "
-      "transaction + introduce + unpause), and destroyed per second");
+      "count on a fresh private host in /tmp; a create is libxl's steps, "
+      "as `create` does), and destroyed per second");
   bench->add_option("--domains", bench_counts, "Comma-separated counts")
       ->capture_default_str();
   bench->add_option("--vcpus", bench_vcpus, "vCPUs per domain")

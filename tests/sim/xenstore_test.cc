@@ -1,5 +1,5 @@
 // The real xenstored on the simulated host, through the project's
-// xen::XenstoreClient (libxenstore): one transaction for a domain's keys
+// xen::XenstoreClient (libxenstore): a domain's keys in libxl's transactions
 // (counted in xenstored's own trace), @introduceDomain/@releaseDomain per
 // domain, conflicts, and a daemon that dies and comes back.
 #include "gtest/gtest.h"

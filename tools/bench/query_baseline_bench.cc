@@ -1,6 +1,6 @@
 // Queries served by xenlet against the classic ways of answering them from
 // xenstore (DESIGN §7(a)), on one simulated host with the real xenstored and
-// 100 domains created by sim::Toolstack (31 keys each):
+// 100 domains created by sim::Toolstack (libxl's keys, ~50 each):
 //   (a) ListDomains over gRPC from the agent's model (no xenstore request);
 //   (b) xend's first way: one transaction per key, for every domain;
 //   (c) the patched xend: one transaction per query reading every key.

@@ -1,10 +1,12 @@
-// bootstorm: boots N unikernel-like domains on a simulated host the way a
-// toolstack does (hypervisor domain, ~30 xenstore keys in one transaction,
-// introduce, unpause), while watch clients follow the agent's event
+// bootstorm: boots N unikernel-like domains on a simulated host the way
+// libxl does (sim::Toolstack::CreateDomain: the hypervisor domain, libxl's
+// xenstore transactions, introduce, unpause), while watch clients follow
+// the agent's event
 // stream; then shuts them all down and destroys them. After each phase it
 // checks that every client's model equals the hypervisor's ground truth,
 // and at the end it reports rates and event latencies.
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -265,6 +267,13 @@ int Run(int argc, char** argv) {
   sim::ToolstackOptions ts_options;
   ts_options.state_path = o.dir + "/state";
   ts_options.xenstore_socket = o.dir + "/socket";
+  // A host made by `xensim up` has simulated guests (its guests daemon):
+  // they answer the shutdown requests, as on a real host.
+  {
+    std::ifstream pidfile(o.dir + "/guests.pid");
+    pid_t pid = -1;
+    ts_options.guests_answer = (pidfile >> pid) && pid > 0 && kill(pid, 0) == 0;
+  }
   auto toolstack = sim::Toolstack::Open(ts_options);
   if (!toolstack.ok()) {
     std::fprintf(stderr, "bootstorm: %s (is the host up? xensim --dir %s up)\n",
