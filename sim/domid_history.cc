@@ -39,9 +39,15 @@ std::vector<Entry> ReadEntries(std::FILE* f) {
 
 }  // namespace
 
+uint64_t DomidHistory::TimeoutSeconds() const {
+  // libxl's file has whole seconds: a timeout under one is one.
+  return static_cast<uint64_t>(
+      absl::ToInt64Seconds(absl::Ceil(timeout_, absl::Seconds(1))));
+}
+
 absl::StatusOr<bool> DomidHistory::RecentlyUsed(xen::Domid domid) const {
   if (timeout_ <= absl::ZeroDuration()) return false;
-  std::FILE* f = std::fopen(path_.c_str(), "r");
+  std::FILE* f = std::fopen(path_.c_str(), "re");
   if (!f) {
     if (errno == ENOENT) return false;
     return xen::ErrnoToStatus(errno, "open " + path_);
@@ -50,9 +56,8 @@ absl::StatusOr<bool> DomidHistory::RecentlyUsed(xen::Domid domid) const {
   const std::vector<Entry> entries = ReadEntries(f);
   std::fclose(f);  // also releases the lock
   const uint64_t now = MonotonicSeconds();
-  const uint64_t timeout = absl::ToInt64Seconds(timeout_);
   for (const Entry& e : entries) {
-    if (e.domid == domid && now - e.at_s < timeout) return true;
+    if (e.domid == domid && now - e.at_s <= TimeoutSeconds()) return true;
   }
   return false;
 }
@@ -69,10 +74,9 @@ absl::Status DomidHistory::Mark(xen::Domid domid) const {
   flock(fd, LOCK_EX);
   // Entries past the timeout are dropped, as libxl does.
   const uint64_t now = MonotonicSeconds();
-  const uint64_t timeout = absl::ToInt64Seconds(timeout_);
   std::string text;
   for (const Entry& e : ReadEntries(f)) {
-    if (now - e.at_s < timeout && e.domid != domid) {
+    if (now - e.at_s <= TimeoutSeconds() && e.domid != domid) {
       absl::StrAppend(&text, e.at_s, " ", e.domid, "\n");
     }
   }

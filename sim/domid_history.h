@@ -30,6 +30,7 @@ class DomidHistory {
   absl::Duration timeout() const { return timeout_; }
 
  private:
+  uint64_t TimeoutSeconds() const;
   const std::string path_;
   const absl::Duration timeout_;
 };

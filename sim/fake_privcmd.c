@@ -405,7 +405,7 @@ static long hvm_op(struct xlsim_header* h, unsigned long cmd, void* arg) {
       ret = -EINVAL;
     } else if (p->index == HVM_PARAM_CALLBACK_IRQ) {
       /* "via vector" 0xf3, as Linux's PVHVM drivers register it. */
-      p->value = d->cpu_ns || d->runnable_since ? (2ULL << 56) | 0xf3 : 0;
+      p->value = d->has_run ? (2ULL << 56) | 0xf3 : 0;
     } else {
       p->value = 0;
     }

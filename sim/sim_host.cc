@@ -105,6 +105,10 @@ absl::StatusOr<std::unique_ptr<SimHost>> SimHost::Start(
       SimHost* h = host.get();
       host->guests_ = std::make_unique<SimulatedGuests>(
           [h] { return h->ConnectXenstore(); }, host->state_.get());
+      if (!host->guests_->WaitReady(absl::Seconds(10))) {
+        return absl::DeadlineExceededError(
+            "the simulated guests never registered their xenstore watch");
+      }
     }
   }
   return host;
@@ -211,6 +215,8 @@ absl::StatusOr<std::vector<std::string>> SimHost::TracedRequests(
   std::string line;
   size_t n = 0;
   while (std::getline(in, line)) {
+    // A last line without its newline is still being written: next time.
+    if (in.eof()) break;
     if (n++ < *from) continue;
     // IN <connection> <date> <time> <OP> (<args>)
     std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(' ', 4));

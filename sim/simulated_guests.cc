@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "xen/types.h"
@@ -21,7 +22,7 @@ constexpr char kBackends[] = "/local/domain/0/backend/";
 std::optional<xen::ShutdownReason> ReasonOf(const std::string& word) {
   for (xen::ShutdownReason r :
        {xen::ShutdownReason::kPoweroff, xen::ShutdownReason::kReboot,
-        xen::ShutdownReason::kSuspend, xen::ShutdownReason::kSoftReset}) {
+        xen::ShutdownReason::kSuspend}) {
     if (word == xen::ShutdownRequestWord(r)) return r;
   }
   return std::nullopt;
@@ -32,6 +33,21 @@ std::optional<xen::ShutdownReason> ReasonOf(const std::string& word) {
 SimulatedGuests::SimulatedGuests(Connect connect, HypervisorState* state)
     : connect_(std::move(connect)), state_(state) {
   thread_ = std::thread([this] { Run(); });
+}
+
+bool SimulatedGuests::WaitReady(absl::Duration timeout) {
+  absl::MutexLock lock(&mutex_);
+  return mutex_.AwaitWithTimeout(absl::Condition(&ready_), timeout);
+}
+
+void SimulatedGuests::AnswerWaiting(xen::XenstoreClient& xs) {
+  // Requests written while no watch was registered (before the first one,
+  // or while xenstored restarted) have no event: look for them.
+  auto domains = xs.Directory("/local/domain");
+  if (!domains.ok()) return;
+  for (const std::string& d : *domains) {
+    Handle(xs, absl::StrCat("/local/domain/", d, "/control/shutdown"));
+  }
 }
 
 SimulatedGuests::~SimulatedGuests() {
@@ -48,9 +64,13 @@ void SimulatedGuests::Handle(xen::XenstoreClient& xs, const std::string& path) {
       !absl::SimpleAtoi(parts[3], &domid) || domid == 0) {
     return;
   }
-  // A paused guest does not run: it answers once unpaused.
+  // A paused guest does not run: it answers once unpaused. One shut down
+  // or dying never answers.
   auto info = state_->Info(domid);
-  if (!info.ok()) return;
+  if (!info.ok() || (info->flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
+    pending_.erase(path);
+    return;
+  }
   if (info->flags & XEN_DOMINF_paused) {
     pending_.insert(path);
     return;
@@ -86,6 +106,9 @@ void SimulatedGuests::Run() {
         continue;
       }
       xs = std::move(*client);
+      AnswerWaiting(*xs);
+      absl::MutexLock lock(&mutex_);
+      ready_ = true;
     }
     // Requests to paused guests: answered once they run (seen within the
     // wait below, which is bounded so that the destructor is seen too).

@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "sim/hypervisor_state.h"
 #include "xen/xenstore.h"
 
@@ -31,6 +33,9 @@ class SimulatedGuests {
   SimulatedGuests(Connect connect, HypervisorState* state);
   ~SimulatedGuests();  // stops the thread
 
+  // True once the thread's watch is registered (and requests written
+  // before it answered); false after timeout.
+  bool WaitReady(absl::Duration timeout);
   // Requests answered so far.
   uint64_t answered() const { return answered_.load(); }
   // Backends closed so far.
@@ -40,12 +45,16 @@ class SimulatedGuests {
   void Run();
   // One watch event: answers it if it is a guest's shutdown request.
   void Handle(xen::XenstoreClient& xs, const std::string& path);
+  // Answers requests already written (no event came for them).
+  void AnswerWaiting(xen::XenstoreClient& xs);
   // One watch event on a backend's state: closes it if asked to.
   void CloseBackend(xen::XenstoreClient& xs, const std::string& path);
 
   const Connect connect_;
   HypervisorState* const state_;
   std::atomic<bool> stop_{false};
+  absl::Mutex mutex_;
+  bool ready_ ABSL_GUARDED_BY(mutex_) = false;
   std::atomic<uint64_t> answered_{0};
   std::atomic<uint64_t> backends_closed_{0};
   std::set<std::string> pending_;  // requests to paused guests (thread's own)

@@ -94,6 +94,8 @@ struct xlsim_domain {
   /* Xen's d->suspend_evtchn (XEN_DOMCTL_subscribe): while set, the guest's
    * suspend is signalled there, not with VIRQ_DOM_EXC. */
   uint32_t suspend_evtchn;
+  uint32_t has_run; /* has been runnable once (its PV drivers are up) */
+  uint32_t pad1;
   /* When a dying domain vanishes (clock ns): Xen frees it once its last
    * reference goes. XLSIM_NEVER: a zombie, until HypervisorState's
    * ReapDomain (the last foreign mapping of its pages goes). */
@@ -325,6 +327,7 @@ static inline void xlsim_account(const struct xlsim_header* h, unsigned domid,
     d->runnable_since = 0;
   } else if (!d->runnable_since && xlsim_runnable(d)) {
     d->runnable_since = now;
+    d->has_run = 1;
   }
 }
 

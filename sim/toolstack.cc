@@ -197,15 +197,30 @@ absl::Status Toolstack::BuildDomain(Domid domid, const DomainSpec& spec) {
 }
 
 absl::Status Toolstack::BootGuest(Domid domid) {
-  // The guest, once it runs, brings its other vCPUs up.
+  // The guest, once it runs, brings its other vCPUs up, and its xenbus
+  // driver announces the shutdown requests it answers (Linux's
+  // setup_shutdown_watcher writes control/feature-* = 1; libxl made them
+  // empty). Those keys say whether it has booted already.
   auto info = state_->Info(domid);
   if (!info.ok()) return info.status();
   if (info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID ||
-      info->nr_online_vcpus > info->max_vcpu_id ||
-      (info->flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
-    return absl::OkStatus();
+      (info->flags &
+       (XEN_DOMINF_paused | XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
+    return absl::OkStatus();  // not running (still paused by someone)
   }
-  return state_->VcpusUp(domid, info->max_vcpu_id + 1);
+  const std::string control = xen::DomainPath(domid) + "/control/feature-";
+  return WithXenstore([&](xen::XenstoreClient& xs) -> absl::Status {
+    auto announced = xs.Read(control + "poweroff");
+    if (!announced.ok()) return IgnoreNotFound(announced.status());
+    if (!announced->empty()) return absl::OkStatus();  // booted before
+    if (auto s = state_->VcpusUp(domid, info->max_vcpu_id + 1); !s.ok()) {
+      return s;
+    }
+    for (const char* feature : {"poweroff", "reboot", "suspend"}) {
+      if (auto s = xs.Write(control + feature, "1"); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
@@ -275,7 +290,9 @@ absl::Status Toolstack::RestoreDomains() {
     if (info->dying) continue;
     DomainSpec spec;
     spec.memory_mib = info->tot_pages * xen::kPageSize >> 20;
-    spec.vcpus = info->nr_online_vcpus;
+    spec.vcpus = info->max_vcpu_id == XEN_INVALID_MAX_VCPU_ID
+                     ? 1
+                     : info->max_vcpu_id + 1;
     spec.hvm = info->hvm;
     const LibxlKeys keys = LibxlCreationKeys(
         LibxlView(domid, info->Uuid(), absl::StrCat("sim-", domid), spec));
@@ -353,7 +370,11 @@ absl::Status Toolstack::AwaitShutdown(Domid domid, uint32_t generation) {
 }
 
 absl::Status Toolstack::ResumeDomain(Domid domid) {
-  return ResumeDomainDomctl(domid);
+  // libxl__domain_resume: the domctl, then XS_RESUME, so that xenstored
+  // counts the domain's next shutdown as a new one.
+  if (auto s = ResumeDomainDomctl(domid); !s.ok()) return s;
+  return WithXenstore(
+      [&](xen::XenstoreClient& xs) { return xs.ResumeDomain(domid); });
 }
 
 absl::Status Toolstack::GuestSetShutdownCode(Domid domid,
@@ -375,15 +396,7 @@ absl::Status Toolstack::DestroyDomain(Domid domid) {
   if (!(info->flags & XEN_DOMINF_dying)) {
     hypervisor_->PauseDomain(domid).IgnoreError();
   }
-  const DomainPaths p = PathsOf(domid, FormatUuid(handle));
-  absl::Status removed = WithXenstore([&](xen::XenstoreClient& xs) {
-    if (auto s = DestroyDevices(xs, p.libxl); !s.ok()) return s;
-    for (const std::string& path :
-         {p.vm, p.dom, p.libxl, p.dom + "/hvmloader"}) {
-      if (auto s = IgnoreNotFound(xs.Remove(path)); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  });
+  absl::Status removed = RemoveDomainKeys(domid, FormatUuid(handle));
   absl::Status destroyed = hypervisor_->DestroyDomain(domid);
   if (destroyed.ok()) history_->Mark(domid).IgnoreError();
   return destroyed.ok() ? removed : destroyed;
@@ -394,7 +407,9 @@ namespace {
 // libxl__xs_path_cleanup: the path, then each parent left empty (no value,
 // no children).
 absl::Status PathCleanup(XenstoreTransaction& t, std::string path) {
-  if (auto s = IgnoreNotFound(t.Remove(path)); !s.ok()) return s;
+  absl::Status removed = t.Remove(path);
+  if (removed.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  if (!removed.ok()) return removed;
   for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
        slash = path.rfind('/')) {
     path.resize(slash);
@@ -440,6 +455,7 @@ absl::Status Toolstack::DestroyDevices(xen::XenstoreClient& xs,
               if (auto s = PathCleanup(t, *frontend); !s.ok()) return s;
               auto state = t.Read(*backend + "/state");
               if (!state.ok()) return IgnoreNotFound(state.status());
+              if (*state == "6") return absl::OkStatus();  // closed already
               if (auto s = t.Write(*backend + "/online", "0"); !s.ok()) {
                 return s;
               }
@@ -447,6 +463,13 @@ absl::Status Toolstack::DestroyDevices(xen::XenstoreClient& xs,
             },
             options_.retry);
         if (!closing.ok()) return closing;
+        // Without simulated backends the toolstack plays the backend too.
+        if (!options_.guests_answer) {
+          if (auto s = IgnoreNotFound(xs.Write(*backend + "/state", "6"));
+              !s.ok()) {
+            return s;
+          }
+        }
         if (auto s = AwaitBackendClosed(xs, *backend + "/state"); !s.ok()) {
           return s;
         }
@@ -479,6 +502,18 @@ absl::Status Toolstack::AwaitBackendClosed(xen::XenstoreClient& xs,
   return status;
 }
 
+absl::Status Toolstack::RemoveDomainKeys(Domid domid, const std::string& uuid) {
+  const DomainPaths p = PathsOf(domid, uuid);
+  return WithXenstore([&](xen::XenstoreClient& xs) {
+    if (auto s = DestroyDevices(xs, p.libxl); !s.ok()) return s;
+    for (const std::string& path :
+         {p.vm, p.dom, p.libxl, p.dom + "/hvmloader"}) {
+      if (auto s = IgnoreNotFound(xs.Remove(path)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::Status Toolstack::SoftResetDomain(Domid domid) {
   auto config = ReadConfig(domid);
   if (!config.ok()) return config.status();
@@ -487,6 +522,15 @@ absl::Status Toolstack::SoftResetDomain(Domid domid) {
     return absl::InvalidArgumentError(absl::StrCat(
         "domain ", domid, " is PV: Xen soft-resets HVM domains only"));
   }
+  // soft_reset_dm_suspended: XS_RELEASE (the backends disconnect), then
+  // libxl__domain_destroy in its soft-reset form: the devices and keys go,
+  // the domain stays; then the domctl.
+  if (auto s = WithXenstore(
+          [&](xen::XenstoreClient& xs) { return xs.ReleaseDomain(domid); });
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = RemoveDomainKeys(domid, uuid); !s.ok()) return s;
   if (auto s = SoftResetDomctl(domid); !s.ok()) return s;
   // libxl__domain_make (soft_reset) and the rebuild: the same keys again.
   const LibxlKeys keys =

@@ -162,6 +162,8 @@ class Toolstack {
   absl::Status Introduce(Domid domid);
   // The hypervisor side of libxl__build_pre and the domain builder.
   absl::Status BuildDomain(Domid domid, const DomainSpec& spec);
+  // A destroy's xenstore part: the devices, then the domain's paths.
+  absl::Status RemoveDomainKeys(Domid domid, const std::string& uuid);
   // libxl__devices_destroy for the devices recorded under libxl_path.
   absl::Status DestroyDevices(xen::XenstoreClient& xs,
                               const std::string& libxl_path);

@@ -1,6 +1,9 @@
 // xensim: drive a simulated Xen host from the shell (see sim/README.md).
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -85,20 +88,45 @@ constexpr char kGuestsMarker[] = "XENSIM_GUESTS_DIR";
 
 // The simulated guests (and backends) of a host made by `up`: this program
 // again, as `guests`, in a session of its own that outlives the command.
+// Returns once they answer (their watch is registered): they say so on a
+// pipe.
 absl::Status StartGuestsDaemon(const Paths& p) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe");
   const std::string log = p.guests_log();
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return xen::ErrnoToStatus(errno, "pipe");
   pid_t pid = fork();
-  if (pid < 0) return xen::ErrnoToStatus(errno, "fork");
+  if (pid < 0) {
+    const int err = errno;
+    close(ready[0]);
+    close(ready[1]);
+    return xen::ErrnoToStatus(err, "fork");
+  }
   if (pid == 0) {
     setsid();
     setenv(kGuestsMarker, p.dir.c_str(), 1);
-    if (std::freopen(log.c_str(), "a", stdout)) dup2(fileno(stdout), 2);
+    // Never the caller's stdout: whoever waits for `up` to finish must not
+    // wait for the daemon too.
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (out < 0) out = open("/dev/null", O_WRONLY);
+    dup2(out, 1);
+    dup2(out, 2);
+    dup2(ready[1], 3);  // without O_CLOEXEC: for the exec'd daemon
     execl(self.c_str(), self.c_str(), "--dir", p.dir.c_str(), "guests",
-          static_cast<char*>(nullptr));
+          "--ready-fd", "3", static_cast<char*>(nullptr));
     _exit(127);
   }
+  close(ready[1]);
   std::ofstream(p.guests_pidfile()) << pid << "\n";
+  pollfd fd{ready[0], POLLIN, 0};
+  char byte = 0;
+  const bool answered =
+      poll(&fd, 1, 10000) == 1 && read(ready[0], &byte, 1) == 1;
+  close(ready[0]);
+  if (!answered) {
+    return absl::DeadlineExceededError(
+        "the simulated guests did not start (see " + log + ")");
+  }
   return absl::OkStatus();
 }
 
@@ -109,8 +137,9 @@ absl::Status StopGuestsDaemon(const Paths& p) {
   return TerminateProcessGroup(pid, absl::Seconds(5));
 }
 
-// Runs the host's simulated guests until SIGTERM or SIGINT.
-int RunGuests(const Paths& p) {
+// Runs the host's simulated guests until SIGTERM or SIGINT; once they
+// answer, writes a byte to ready_fd (if >= 0) and closes it.
+int RunGuests(const Paths& p, int ready_fd) {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
@@ -125,7 +154,15 @@ int RunGuests(const Paths& p) {
           return xen::OpenLibxenstoreClient({socket});
         },
         state->get());
+    if (!guests.WaitReady(absl::Seconds(10))) {
+      std::cout << "xensim guests: no xenstore watch after 10 s" << std::endl;
+      return 1;
+    }
     std::cout << "xensim guests: answering for " << p.dir << std::endl;
+    if (ready_fd >= 0) {
+      if (write(ready_fd, "1", 1) != 1) return 1;
+      close(ready_fd);
+    }
     int sig = 0;
     sigwait(&stop, &sig);
     std::cout << "xensim guests: " << guests.answered() << " requests, "
@@ -259,8 +296,9 @@ int Main(int argc, char** argv) {
     if (!s.ok()) throw CLI::RuntimeError(Fail(s));
   };
 
-  // up / down / env
+  // up / down / env / guests
   bool trace = false;
+  int guests_ready_fd = -1;
   std::string binary = kDefaultXenstoredBinary;
   auto* up = app.add_subcommand(
       "up",
@@ -277,6 +315,8 @@ int Main(int argc, char** argv) {
     EnsureXlRuntimeDir();  // so that the real xl's destroy works
     if (ReadPid(p) > 0) StopDaemon(p).IgnoreError();
     StopGuestsDaemon(p).IgnoreError();
+    // A fresh host: no domid history (a reboot empties /var/run).
+    std::filesystem::remove(p.state() + ".domid-history");
     auto st = HypervisorState::Create(p.state());
     check(st.status());
     check(StartDaemon(p, trace, binary));
@@ -298,8 +338,11 @@ int Main(int argc, char** argv) {
                      "xl too) and close backends a destroy asks to close")
       ->callback([&] {
         need_dir();
-        throw CLI::RuntimeError(RunGuests(p));
-      });
+        throw CLI::RuntimeError(RunGuests(p, guests_ready_fd));
+      })
+      ->add_option("--ready-fd", guests_ready_fd,
+                   "A file descriptor to write one byte to once the guests "
+                   "answer (what `up` waits for)");
   app.add_subcommand("env",
                      "Print LD_PRELOAD, XENLET_SIM_STATE and XENSTORED_PATH "
                      "for running a program (xenlet) against the host")

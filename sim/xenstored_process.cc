@@ -211,6 +211,7 @@ absl::Status XenstoredProcess::Restart() {
 absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout) {
   if (pid <= 0) return absl::InvalidArgumentError("no pid");
   int pidfd = PidfdOpen(pid);
+  if (pidfd < 0 && errno == ESRCH) return absl::OkStatus();  // already gone
   if (pidfd < 0) return xen::ErrnoToStatus(errno, absl::StrCat("pid ", pid));
   kill(-pid, SIGKILL);
   kill(pid, SIGKILL);
@@ -228,6 +229,7 @@ absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout) {
 absl::Status TerminateProcessGroup(pid_t pid, absl::Duration grace) {
   if (pid <= 0) return absl::InvalidArgumentError("no pid");
   int pidfd = PidfdOpen(pid);
+  if (pidfd < 0 && errno == ESRCH) return absl::OkStatus();  // already gone
   if (pidfd < 0) return xen::ErrnoToStatus(errno, absl::StrCat("pid ", pid));
   kill(-pid, SIGTERM);
   pollfd fd{pidfd, POLLIN, 0};

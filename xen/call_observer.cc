@@ -58,6 +58,8 @@ const char* XenstoreOpName(XenstoreOp op) {
       return "get_domain_path";
     case XenstoreOp::kGetPermissions:
       return "get_perms";
+    case XenstoreOp::kResumeDomain:
+      return "resume";
     case XenstoreOp::kCount:
       break;
   }

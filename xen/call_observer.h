@@ -37,6 +37,7 @@ enum class XenstoreOp : uint8_t {
   kIsDomainIntroduced,
   kGetDomainPath,
   kGetPermissions,
+  kResumeDomain,
   kCount,
 };
 

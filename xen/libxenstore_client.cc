@@ -193,6 +193,13 @@ class LibxenstoreClient : public XenstoreClient {
                 absl::StrCat("release domain ", domid));
   }
 
+  absl::Status ResumeDomain(Domid domid) override {
+    if (lost_) return LostError();
+    bool ok = xs_resume_domain(handle_, domid);
+    return Done(XenstoreOp::kResumeDomain, ok,
+                absl::StrCat("resume domain ", domid));
+  }
+
   absl::StatusOr<bool> IsDomainIntroduced(Domid domid) override {
     if (lost_) return LostError();
     // libxenstore answers false both for "no" and for a failed request.

@@ -23,8 +23,11 @@ const char* ShutdownReasonName(ShutdownReason reason) {
 }
 
 const char* ShutdownRequestWord(ShutdownReason reason) {
-  // A crash or a watchdog is nothing a toolstack asks a guest for.
-  if (reason == ShutdownReason::kCrash || reason == ShutdownReason::kWatchdog) {
+  // A crash, a watchdog or a soft reset (a guest's kexec) is nothing a
+  // toolstack asks a guest for: Linux's xenbus driver knows poweroff,
+  // reboot, suspend (and halt, sysrq).
+  if (reason == ShutdownReason::kCrash || reason == ShutdownReason::kWatchdog ||
+      reason == ShutdownReason::kSoftReset) {
     return "";
   }
   return ShutdownReasonName(reason);

@@ -33,7 +33,7 @@ enum class ShutdownReason : uint8_t {
 };
 
 // The "control/shutdown" word a toolstack writes for a reason, or "" if the
-// reason has none (crash, watchdog).
+// reason has none (crash, watchdog, soft_reset: the guest's own doing).
 const char* ShutdownRequestWord(ShutdownReason reason);
 const char* ShutdownReasonName(ShutdownReason reason);
 

@@ -77,6 +77,9 @@ class XenstoreClient {
   virtual absl::Status IntroduceDomain(Domid domid, uint64_t ring_mfn,
                                        uint32_t event_channel) = 0;
   virtual absl::Status ReleaseDomain(Domid domid) = 0;
+  // XS_RESUME: the domain runs again after a suspend (its shutdown is over
+  // for xenstored, which fires @releaseDomain for the next one).
+  virtual absl::Status ResumeDomain(Domid domid) = 0;
   virtual absl::StatusOr<bool> IsDomainIntroduced(Domid domid) = 0;
 };
 

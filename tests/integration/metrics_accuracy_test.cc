@@ -37,6 +37,7 @@ const std::map<std::string, xen::XenstoreOp> kTraceOps = {
     {"IS_DOMAIN_INTRODUCED", xen::XenstoreOp::kIsDomainIntroduced},
     {"GET_DOMAIN_PATH", xen::XenstoreOp::kGetDomainPath},
     {"GET_PERMS", xen::XenstoreOp::kGetPermissions},
+    {"RESUME", xen::XenstoreOp::kResumeDomain},
 };
 
 // Requests by type of every connection that registered the agent's watch

@@ -58,6 +58,9 @@ class DroppingClient : public xen::XenstoreClient {
   absl::Status ReleaseDomain(xen::Domid d) override {
     return inner_->ReleaseDomain(d);
   }
+  absl::Status ResumeDomain(xen::Domid d) override {
+    return inner_->ResumeDomain(d);
+  }
   absl::StatusOr<bool> IsDomainIntroduced(xen::Domid d) override {
     return inner_->IsDomainIntroduced(d);
   }

@@ -63,7 +63,8 @@ TEST_F(ToolstackTest, CreateWritesKeysIntroducesAndUnpauses) {
 
 // The requests of a creation in xenstored's trace, in libxl's steps: the
 // make transaction, dm-version alone, the build_post transaction, the
-// introduce, then the console's and the NIC's transactions.
+// introduce, then the console's and the NIC's transactions; once the guest
+// runs, its driver announces its control features.
 TEST(ToolstackCreationTest, KeysComeInLibxlsStepsAndTransactions) {
   XLSIM_ASSERT_OK_AND_ASSIGN(
       auto host, SimHost::Start({.trace = true, .simulated_guests = false}));
@@ -104,6 +105,10 @@ TEST(ToolstackCreationTest, KeysComeInLibxlsStepsAndTransactions) {
                        "INTRODUCE 1",
                        "T /local/domain/0/backend/console/1/0/protocol",
                        "T /local/domain/0/backend/vif/1/0/type",
+                       // The unpause; then the booted guest's driver.
+                       "WRITE /local/domain/1/control/feature-poweroff",
+                       "WRITE /local/domain/1/control/feature-reboot",
+                       "WRITE /local/domain/1/control/feature-suspend",
                    }))
       << absl::StrJoin(requests, "\n");
   // libxl's permissions: the domain's directory is dom0's and readable by
