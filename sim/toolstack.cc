@@ -240,17 +240,18 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   // libxl__domain_make's loop: a domid used too recently is refused if it
   // was asked for, and otherwise destroyed again for the next one.
   Domid domid = 0;
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == xen::kDomidFirstReserved) {
+      return absl::ResourceExhaustedError(
+          "every free domid was used too recently");
+    }
     auto created = state_->CreateDomain(config);
     if (!created.ok()) return created.status();
     domid = *created;
     auto recent = history_->RecentlyUsed(domid);
-    if (!recent.ok() || !*recent) {
-      if (recent.ok()) break;
-      hypervisor_->DestroyDomain(domid).IgnoreError();
-      return recent.status();
-    }
+    if (recent.ok() && !*recent) break;
     hypervisor_->DestroyDomain(domid).IgnoreError();
+    if (!recent.ok()) return recent.status();
     if (spec.domid) {
       return absl::FailedPreconditionError(absl::StrCat(
           "domain id ", domid,

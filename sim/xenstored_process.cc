@@ -208,18 +208,31 @@ absl::Status XenstoredProcess::Restart() {
   return Spawn();
 }
 
-absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout) {
+namespace {
+
+// Sends sig to the group led by pid (and to pid) and waits up to timeout
+// for pid to exit: whether it did (true if it was gone already).
+absl::StatusOr<bool> SignalGroupAndWait(pid_t pid, int sig,
+                                        absl::Duration timeout) {
   if (pid <= 0) return absl::InvalidArgumentError("no pid");
   int pidfd = PidfdOpen(pid);
-  if (pidfd < 0 && errno == ESRCH) return absl::OkStatus();  // already gone
+  if (pidfd < 0 && errno == ESRCH) return true;
   if (pidfd < 0) return xen::ErrnoToStatus(errno, absl::StrCat("pid ", pid));
-  kill(-pid, SIGKILL);
-  kill(pid, SIGKILL);
+  kill(-pid, sig);
+  kill(pid, sig);
   pollfd fd{pidfd, POLLIN, 0};
-  int ready =
+  const int ready =
       poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   close(pidfd);
-  if (ready <= 0) {
+  return ready > 0;
+}
+
+}  // namespace
+
+absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout) {
+  auto exited = SignalGroupAndWait(pid, SIGKILL, timeout);
+  if (!exited.ok()) return exited.status();
+  if (!*exited) {
     return absl::DeadlineExceededError(
         absl::StrCat("pid ", pid, " still alive after SIGKILL"));
   }
@@ -227,17 +240,9 @@ absl::Status KillProcessGroup(pid_t pid, absl::Duration timeout) {
 }
 
 absl::Status TerminateProcessGroup(pid_t pid, absl::Duration grace) {
-  if (pid <= 0) return absl::InvalidArgumentError("no pid");
-  int pidfd = PidfdOpen(pid);
-  if (pidfd < 0 && errno == ESRCH) return absl::OkStatus();  // already gone
-  if (pidfd < 0) return xen::ErrnoToStatus(errno, absl::StrCat("pid ", pid));
-  kill(-pid, SIGTERM);
-  pollfd fd{pidfd, POLLIN, 0};
-  const int ready =
-      poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(grace)));
-  close(pidfd);
-  if (ready > 0) return absl::OkStatus();
-  return KillProcessGroup(pid, grace);
+  auto exited = SignalGroupAndWait(pid, SIGTERM, grace);
+  if (!exited.ok()) return exited.status();
+  return *exited ? absl::OkStatus() : KillProcessGroup(pid, grace);
 }
 
 }  // namespace xenlet::sim
