@@ -64,22 +64,21 @@ void SimulatedGuests::Handle(xen::XenstoreClient& xs, const std::string& path) {
       !absl::SimpleAtoi(parts[3], &domid) || domid == 0) {
     return;
   }
+  pending_.erase(path);
+  auto word = xs.Read(path);
+  if (!word.ok() || word->empty()) return;  // gone, or already answered
+  const std::optional<xen::ShutdownReason> reason = ReasonOf(*word);
+  if (!reason) return;  // a word no driver knows: ignored, as Linux does
   // A paused guest does not run: it answers once unpaused. One shut down
   // or dying never answers.
   auto info = state_->Info(domid);
   if (!info.ok() || (info->flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
-    pending_.erase(path);
     return;
   }
   if (info->flags & XEN_DOMINF_paused) {
     pending_.insert(path);
     return;
   }
-  pending_.erase(path);
-  auto word = xs.Read(path);
-  if (!word.ok() || word->empty()) return;  // gone, or already answered
-  const std::optional<xen::ShutdownReason> reason = ReasonOf(*word);
-  if (!reason) return;  // a word no driver knows: ignored, as Linux does
   if (!xs.Write(path, "").ok()) return;
   if (state_->GuestShutdown(domid, static_cast<uint8_t>(*reason)).ok()) {
     ++answered_;

@@ -182,6 +182,35 @@ TEST_F(ToolstackTest, APausedCreationHasOneVcpuUntilTheGuestRuns) {
   EXPECT_EQ(booted.nr_online_vcpus, 3u);
 }
 
+// A paused guest does not run, so it cannot answer a shutdown request:
+// the request stays (as after `xl shutdown` of a paused domain) and the
+// guest answers it once unpaused.
+TEST_F(ToolstackTest, APausedGuestAnswersOnceUnpaused) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(CreatedDomain d, ts_->CreateDomain({}));
+  XLSIM_ASSERT_OK(ts_->PauseDomain(d.domid));
+  XLSIM_ASSERT_OK(ts_->ShutdownDomain(d.domid, ShutdownReason::kReboot));
+  const std::string key = xen::DomainPath(d.domid) + "/control/shutdown";
+  EXPECT_EQ(*xs_->Read(key), "reboot");
+  EXPECT_FALSE(ts_->hypervisor().GetDomainInfo(d.domid)->shutdown);
+  const uint32_t generation = host_->state().Generation();
+  XLSIM_ASSERT_OK(ts_->UnpauseDomain(d.domid));
+  // Wait (bounded) on the domain table's changes until it is shut down.
+  bool shut_down = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (uint32_t seen = generation; absl::Now() < deadline;
+       seen = host_->state().WaitGeneration(seen, absl::Seconds(1))) {
+    XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo info,
+                               ts_->hypervisor().GetDomainInfo(d.domid));
+    if ((shut_down = info.shutdown)) {
+      EXPECT_EQ(info.shutdown_code,
+                static_cast<uint8_t>(ShutdownReason::kReboot));
+      break;
+    }
+  }
+  EXPECT_TRUE(shut_down) << "the unpaused guest never answered";
+  EXPECT_EQ(*xs_->Read(key), "");
+}
+
 // What xl does once a guest has shut down: poweroff and crash destroy it,
 // reboot re-creates it (same name and UUID, a new domid; the old one is
 // destroyed), suspend leaves it, soft_reset runs it again in place.
