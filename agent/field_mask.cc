@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
 
@@ -13,6 +14,15 @@ absl::Status ValidateDomainMask(const google::protobuf::FieldMask& mask,
                                 std::string_view field_name) {
   for (int i = 0; i < mask.paths_size(); ++i) {
     const std::string& path = mask.paths(i);
+    // FieldMaskUtil takes "" (and empty segments) for the whole message:
+    // a caller who sent one meant a field and mistyped it.
+    if (path.empty() || absl::StrContains(path, "..") ||
+        absl::StartsWith(path, ".") || absl::EndsWith(path, ".")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          std::string(field_name), ".paths[", i, "]: \"", path,
+          "\" is not a field path (fields joined by single dots, e.g. "
+          "\"memory.current_bytes\")"));
+    }
     if (!FieldMaskUtil::GetFieldDescriptors(v1::Domain::descriptor(), path,
                                             nullptr)) {
       return absl::InvalidArgumentError(absl::StrCat(

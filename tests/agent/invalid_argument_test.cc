@@ -127,6 +127,8 @@ const Case kCases[] = {
     {"ListDomains", "page_token: 'eDE6Yjox'", "page_token"},
     {"ListDomains", "read_mask { paths: 'domid' paths: 'colour' }",
      "read_mask.paths[1]"},
+    {"ListDomains", "read_mask { paths: 'domid' paths: '' }",
+     "read_mask.paths[1]"},
     {"ListDomains", "filter { domids: 3 domids: 32752 }", "filter.domids[1]"},
     {"ListDomains", "filter { uuids: 'not-a-uuid' }", "filter.uuids[0]"},
     {"ListDomains", "filter { states: DOMAIN_STATE_UNSPECIFIED }",
@@ -145,6 +147,7 @@ const Case kCases[] = {
     {"WatchDomains", "event_types: EVENT_TYPE_SYNCED", "event_types[0]"},
     {"WatchDomains", "read_mask { paths: 'memory.nope' }",
      "read_mask.paths[0]"},
+    {"WatchDomains", "read_mask { paths: 'memory.' }", "read_mask.paths[0]"},
     {"WatchDomains", "bookmark_interval { seconds: -1 }", "bookmark_interval"},
     {"WatchDomains", "stats_interval { seconds: 7200 }", "stats_interval"},
     // ReadXenstore

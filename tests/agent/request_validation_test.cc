@@ -1,6 +1,7 @@
 // Unit tests of the request checks, page tokens and field masks.
 #include "agent/request_validation.h"
 
+#include "absl/strings/match.h"
 #include "agent/field_mask.h"
 #include "agent/page_token.h"
 #include "gtest/gtest.h"
@@ -51,6 +52,21 @@ TEST(FieldMaskTest, AcceptsDomainFieldsAndSubfields) {
   mask.add_paths("memory.current_bytes");
   mask.add_paths("flags");
   EXPECT_TRUE(ValidateDomainMask(mask, "read_mask").ok());
+}
+
+TEST(FieldMaskTest, RefusesMalformedPathsNamingTheIndex) {
+  for (const char* bad :
+       {"", ".", "domid.", ".domid", "memory..max_bytes", "memory.", "colour",
+        "memory.nope", "domid.x", "name.length", "memory.current_bytes.x"}) {
+    google::protobuf::FieldMask mask;
+    mask.add_paths("domid");
+    mask.add_paths(bad);
+    const absl::Status s = ValidateDomainMask(mask, "read_mask");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << '"' << bad << '"';
+    EXPECT_TRUE(absl::StrContains(s.message(), "read_mask.paths[1]"))
+        << s.message();
+  }
 }
 
 TEST(FieldMaskTest, TrimsToTheMask) {
