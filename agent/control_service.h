@@ -1,16 +1,30 @@
-// xenlet.v1.ControlService on the callback API.
+// xenlet.v1.ControlService on the callback API: authorisation, validation,
+// then the batch (agent/domain_actions.h) on a thread of its own (a
+// shutdown may wait for its guests for minutes), an audit line per item.
 #ifndef XENLET_AGENT_CONTROL_SERVICE_H_
 #define XENLET_AGENT_CONTROL_SERVICE_H_
 
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
 #include "agent/control_authorizer.h"
+#include "agent/domain_actions.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
 
 namespace xenlet::agent {
 
 class ControlServiceImpl final : public v1::ControlService::CallbackService {
  public:
-  explicit ControlServiceImpl(ControlPolicy policy)
-      : authorizer_(std::move(policy)) {}
+  // Without backends.hypervisor every authorised call is UNAVAILABLE.
+  ControlServiceImpl(ControlPolicy policy, ActionBackends backends)
+      : authorizer_(std::move(policy)),
+        actions_(backends),
+        available_(backends.hypervisor != nullptr && backends.store) {}
+  // Waits for the batches still running (each ends when its caller goes).
+  ~ControlServiceImpl() override;
 
   grpc::ServerUnaryReactor* PauseDomains(
       grpc::CallbackServerContext* context,
@@ -30,7 +44,23 @@ class ControlServiceImpl final : public v1::ControlService::CallbackService {
       v1::ControlResponse* response) override;
 
  private:
+  template <typename Request>
+  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
+                                   const Request& request,
+                                   absl::Status (*validate)(const Request&),
+                                   const char* method, DomainAction action,
+                                   ShutdownOptions shutdown,
+                                   v1::ControlResponse* response);
+
   ControlAuthorizer authorizer_;
+  DomainActions actions_;
+  const bool available_;
+  struct Batch {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  absl::Mutex mutex_;
+  std::vector<Batch> running_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace xenlet::agent

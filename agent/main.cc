@@ -91,11 +91,20 @@ int Run(int argc, char** argv) {
            {"domains", model.store().snapshot()->domains.size()},
            {"instance", model.store().instance_id()}});
 
-  auto server = AgentServer::Start(
-      config.server,
-      {&model.store(), &model, &calls, &grpc_metrics, [xenstore_options] {
-         return xen::OpenLibxenstoreClient(xenstore_options);
-       }});
+  // Control acts through a handle of its own: the model's belongs to its
+  // sweeper thread.
+  auto control_hypervisor = xen::OpenXenctrlHypervisor(hypervisor_options);
+  if (!control_hypervisor.ok()) {
+    LogError("xen_unavailable",
+             {{"error", std::string(control_hypervisor.status().message())}});
+    return 1;
+  }
+  Backends backends{&model.store(), &model, &calls, &grpc_metrics,
+                    [xenstore_options] {
+                      return xen::OpenLibxenstoreClient(xenstore_options);
+                    }};
+  backends.control_hypervisor = control_hypervisor->get();
+  auto server = AgentServer::Start(config.server, backends);
   if (!server.ok()) {
     LogError("server_start_failed",
              {{"error", std::string(server.status().message())}});

@@ -42,6 +42,15 @@ absl::Status ValidateUuid(const std::string& uuid, const std::string& field) {
 
 absl::Status ValidateSelector(const v1::DomainSelector& selector,
                               const std::string& field) {
+  if (!selector.expect_uuid().empty()) {
+    if (selector.selector_case() != v1::DomainSelector::kDomid) {
+      return Invalid(field + ".expect_uuid", "goes with a domid selector");
+    }
+    if (auto s = ValidateUuid(selector.expect_uuid(), field + ".expect_uuid");
+        !s.ok()) {
+      return s;
+    }
+  }
   switch (selector.selector_case()) {
     case v1::DomainSelector::kDomid:
       return ValidateDomid(selector.domid(), field + ".domid");
@@ -238,6 +247,11 @@ absl::Status ValidateShutdownDomains(
     return Invalid("mode",
                    absl::StrCat(request.mode(), " is not a ShutdownMode"));
   }
+  if (request.mode() == v1::SHUTDOWN_MODE_SOFT_RESET) {
+    return Invalid("mode",
+                   "SOFT_RESET is a guest's own doing (kexec); a toolstack "
+                   "asks only for poweroff, reboot or suspend");
+  }
   const auto& timeout = request.timeout();
   if (timeout.seconds() < 0 || timeout.nanos() < 0 ||
       timeout.nanos() > 999999999) {
@@ -246,6 +260,12 @@ absl::Status ValidateShutdownDomains(
   if (timeout.seconds() > 600 ||
       (timeout.seconds() == 600 && timeout.nanos() > 0)) {
     return Invalid("timeout", "must be at most 600s");
+  }
+  if (request.has_timeout() && timeout.seconds() == 0 && timeout.nanos() == 0 &&
+      !request.force()) {
+    return Invalid("timeout",
+                   "0 asks the guest nothing: set force to shut down "
+                   "through the hypervisor at once");
   }
   return absl::OkStatus();
 }

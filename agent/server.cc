@@ -29,8 +29,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   agent->host_service_ = std::make_unique<HostServiceImpl>(
       HostSources{backends.store, backends.model, backends.calls,
                   [domains] { return domains->open_streams(); }});
-  agent->control_service_ =
-      std::make_unique<ControlServiceImpl>(options.control);
+  agent->control_service_ = std::make_unique<ControlServiceImpl>(
+      options.control, ActionBackends{backends.control_hypervisor,
+                                      backends.store, backends.xenstore});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

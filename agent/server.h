@@ -17,6 +17,7 @@
 #include "metrics/grpc_metrics.h"
 #include "metrics/xen_call_metrics.h"
 #include "store/domain_model.h"
+#include "xen/hypervisor.h"
 
 namespace xenlet::agent {
 
@@ -36,8 +37,12 @@ struct Backends {
   store::DomainModel* model = nullptr;
   metrics::XenCallMetrics* calls = nullptr;
   metrics::GrpcMetrics* grpc_metrics = nullptr;
-  // For ReadXenstore's own connection (unset: ReadXenstore is UNAVAILABLE).
+  // For ReadXenstore's own connection (unset: ReadXenstore is UNAVAILABLE),
+  // and ControlService's.
   XenstoreReader::Connect xenstore;
+  // ControlService's own hypervisor handle (the model's is its sweeper's);
+  // unset: control RPCs are UNAVAILABLE.
+  xen::Hypervisor* control_hypervisor = nullptr;
 };
 
 class AgentServer {

@@ -1,0 +1,311 @@
+#include "agent/domain_actions.h"
+
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "agent/grpc_status.h"
+#include "store/uuid.h"
+#include "xen/errno_status.h"
+
+namespace xenlet::agent {
+namespace {
+
+using xen::Domid;
+
+// How long a forced shutdown may take to show in the model before the
+// domain is destroyed instead.
+constexpr absl::Duration kForcedShutdownGrace = absl::Seconds(2);
+// The longest a wait goes without looking at the caller's cancellation.
+constexpr absl::Duration kCancelCheck = absl::Milliseconds(100);
+
+void Outcome(v1::ControlResult* r, v1::ControlOutcome outcome,
+             const absl::Status& status) {
+  r->set_outcome(outcome);
+  r->set_xen_errno(xen::StatusErrno(status));
+  SetItemStatus(status, r->mutable_status());
+}
+
+// The domain a selector names in snapshot, or the reason it names none.
+absl::StatusOr<store::DomainPtr> Resolve(const store::DomainStore& store,
+                                         const store::Snapshot& snapshot,
+                                         const v1::DomainSelector& s,
+                                         v1::ControlOutcome* outcome) {
+  *outcome = v1::CONTROL_OUTCOME_NOT_FOUND;
+  switch (s.selector_case()) {
+    case v1::DomainSelector::kDomid: {
+      store::DomainPtr d = snapshot.domains.Get(s.domid());
+      if (!d) return absl::NotFoundError(absl::StrCat("no domain ", s.domid()));
+      if (!s.expect_uuid().empty() &&
+          store::CanonicalUuid(s.expect_uuid()) != d->uuid()) {
+        *outcome = v1::CONTROL_OUTCOME_REFUSED;
+        return absl::FailedPreconditionError(
+            absl::StrCat("domid ", s.domid(), " is now domain ", d->uuid(),
+                         ", not ", s.expect_uuid(), " (the domid was reused)"));
+      }
+      return d;
+    }
+    case v1::DomainSelector::kUuid: {
+      auto uuid = store::CanonicalUuid(s.uuid());
+      std::vector<store::DomainPtr> found =
+          uuid ? store.FindByUuid(snapshot, *uuid)
+               : std::vector<store::DomainPtr>{};
+      // A re-created domain and its dying predecessor: the live one.
+      for (const store::DomainPtr& d : found) {
+        if (!d->flags().dying()) return d;
+      }
+      if (!found.empty()) return found.front();
+      return absl::NotFoundError(
+          absl::StrCat("no domain with uuid ", s.uuid()));
+    }
+    case v1::DomainSelector::kName: {
+      std::vector<store::DomainPtr> found =
+          store.FindByName(snapshot, s.name());
+      if (found.size() == 1) return found.front();
+      if (found.empty()) {
+        return absl::NotFoundError(
+            absl::StrCat("no domain named \"", s.name(), "\""));
+      }
+      std::vector<uint32_t> domids;
+      for (const auto& d : found) domids.push_back(d->domid());
+      *outcome = v1::CONTROL_OUTCOME_REFUSED;
+      return absl::FailedPreconditionError(
+          absl::StrCat("\"", s.name(), "\" names several domains (",
+                       absl::StrJoin(domids, ", "), "): select by uuid"));
+    }
+    case v1::DomainSelector::SELECTOR_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("empty selector");
+}
+
+// Why a domain is never acted on, if it is one of those.
+std::optional<std::string> Untouchable(const v1::Domain& d) {
+  if (d.domid() == 0) {
+    return "dom0 is the host itself: xenlet never acts on it (a remote "
+           "shutdown of dom0 halts the machine)";
+  }
+  if (d.flags().xenstore_domain()) {
+    return absl::StrCat("domain ", d.domid(),
+                        " runs xenstore: xenlet never acts on it");
+  }
+  return std::nullopt;
+}
+
+const char* Word(xen::ShutdownReason reason) {
+  return xen::ShutdownRequestWord(reason);
+}
+
+}  // namespace
+
+std::vector<v1::ControlResult> DomainActions::Run(
+    DomainAction action,
+    const google::protobuf::RepeatedPtrField<v1::DomainSelector>& selectors,
+    const ShutdownOptions& shutdown, const std::function<bool()>& cancelled) {
+  std::vector<v1::ControlResult> results(selectors.size());
+  std::shared_ptr<const store::Snapshot> snapshot = b_.store->snapshot();
+  std::map<Domid, int> first_selector;  // domid -> index that acts on it
+  std::vector<std::pair<int, store::DomainPtr>> targets;
+  for (int i = 0; i < selectors.size(); ++i) {
+    v1::ControlResult& r = results[i];
+    *r.mutable_selector() = selectors[i];
+    v1::ControlOutcome outcome;
+    auto d = Resolve(*b_.store, *snapshot, selectors[i], &outcome);
+    if (!d.ok()) {
+      Outcome(&r, outcome, d.status());
+      continue;
+    }
+    r.set_domid((*d)->domid());
+    r.set_uuid((*d)->uuid());
+    if (auto why = Untouchable(**d)) {
+      Outcome(&r, v1::CONTROL_OUTCOME_REFUSED,
+              absl::FailedPreconditionError(*why));
+      continue;
+    }
+    auto [it, fresh] = first_selector.emplace((*d)->domid(), i);
+    if (!fresh) {
+      Outcome(&r, v1::CONTROL_OUTCOME_REFUSED,
+              absl::FailedPreconditionError(
+                  absl::StrCat("the same domain as selectors[", it->second,
+                               "]: acted on once")));
+      continue;
+    }
+    targets.push_back({i, *d});
+  }
+
+  std::vector<Domid> asked;  // shutdown requests written, by domid
+  std::map<Domid, int> index_of;
+  for (const auto& [i, d] : targets) {
+    v1::ControlResult& r = results[i];
+    const Domid domid = d->domid();
+    index_of[domid] = i;
+    const bool dying = d->flags().dying();
+    absl::Status s;
+    switch (action) {
+      case DomainAction::kPause:
+      case DomainAction::kUnpause: {
+        const bool pause = action == DomainAction::kPause;
+        if (dying) {
+          Outcome(&r, v1::CONTROL_OUTCOME_REFUSED,
+                  absl::FailedPreconditionError("the domain is dying"));
+          continue;
+        }
+        if (d->flags().paused() == pause) {
+          Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
+          continue;
+        }
+        s = pause ? b_.hypervisor->PauseDomain(domid)
+                  : b_.hypervisor->UnpauseDomain(domid);
+        break;
+      }
+      case DomainAction::kDestroy:
+        if (dying) {
+          Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
+          continue;
+        }
+        s = Destroy(domid, d->uuid(), dying);
+        break;
+      case DomainAction::kShutdown:
+        if (dying || d->flags().shutdown()) {
+          Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
+          continue;
+        }
+        if (shutdown.timeout > absl::ZeroDuration()) {
+          // libxl__domain_pvcontrol_write: the request word.
+          auto xs = b_.connect_xenstore ? b_.connect_xenstore()
+                                        : absl::UnavailableError("no xenstore");
+          s = xs.ok() ? (*xs)->Write(absl::StrCat(xen::DomainPath(domid),
+                                                  "/control/shutdown"),
+                                     Word(shutdown.reason))
+                      : xs.status();
+          if (s.ok()) {
+            asked.push_back(domid);
+            continue;  // decided after the wait
+          }
+          if (!shutdown.force) break;
+        }
+        asked.push_back(domid);
+        continue;
+    }
+    Outcome(&r, s.ok() ? v1::CONTROL_OUTCOME_DONE : v1::CONTROL_OUTCOME_FAILED,
+            s);
+  }
+  if (action != DomainAction::kShutdown || asked.empty()) return results;
+
+  // The guests' answers, seen in the model; then force what is left.
+  std::vector<Domid> left = asked;
+  if (shutdown.timeout > absl::ZeroDuration()) {
+    left = AwaitShutdown(asked, absl::Now() + shutdown.timeout, cancelled);
+  }
+  for (Domid domid : asked) {
+    if (std::find(left.begin(), left.end(), domid) == left.end()) {
+      Outcome(&results[index_of[domid]], v1::CONTROL_OUTCOME_DONE,
+              absl::OkStatus());
+    }
+  }
+  if (!shutdown.force) {
+    for (Domid domid : left) {
+      Outcome(&results[index_of[domid]], v1::CONTROL_OUTCOME_FAILED,
+              absl::DeadlineExceededError(absl::StrCat(
+                  "domain ", domid, " did not shut down within ",
+                  absl::FormatDuration(shutdown.timeout),
+                  " (its guest ignores control/shutdown?); force was not "
+                  "asked")));
+    }
+    return results;
+  }
+  std::vector<Domid> forced;
+  for (Domid domid : left) {
+    v1::ControlResult& r = results[index_of[domid]];
+    r.set_forced(true);
+    absl::Status s = b_.hypervisor->ShutdownDomain(domid, shutdown.reason);
+    if (!s.ok()) {
+      Outcome(&r, v1::CONTROL_OUTCOME_FAILED, s);
+      continue;
+    }
+    forced.push_back(domid);
+  }
+  const std::vector<Domid> stuck =
+      AwaitShutdown(forced, absl::Now() + kForcedShutdownGrace, cancelled);
+  for (Domid domid : forced) {
+    v1::ControlResult& r = results[index_of[domid]];
+    absl::Status s;
+    if (std::find(stuck.begin(), stuck.end(), domid) != stuck.end()) {
+      // Not even Xen's shutdown took: destroy it, as libxl would.
+      s = Destroy(domid, r.uuid(), false);
+    }
+    Outcome(&r, s.ok() ? v1::CONTROL_OUTCOME_DONE : v1::CONTROL_OUTCOME_FAILED,
+            s);
+  }
+  return results;
+}
+
+absl::Status DomainActions::Destroy(Domid domid, const std::string& uuid,
+                                    bool dying) {
+  // libxl__destroy_domid: pause (a failure does not stop it), the
+  // domain's keys, then the destroy hypercall. Only these fixed paths of
+  // this domain are ever removed.
+  if (!dying) b_.hypervisor->PauseDomain(domid).IgnoreError();
+  if (b_.connect_xenstore) {
+    if (auto xs = b_.connect_xenstore(); xs.ok()) {
+      const std::string dom = xen::DomainPath(domid);
+      std::vector<std::string> paths;
+      for (const char* kind : {"vif", "vbd", "qdisk", "console"}) {
+        paths.push_back(
+            absl::StrCat("/local/domain/0/backend/", kind, "/", domid));
+      }
+      if (!uuid.empty()) paths.push_back("/vm/" + uuid);
+      paths.push_back(dom);
+      paths.push_back(absl::StrCat("/libxl/", domid));
+      for (const std::string& path : paths) {
+        absl::Status s = (*xs)->Remove(path);
+        if (!s.ok() && s.code() != absl::StatusCode::kNotFound) return s;
+      }
+    }
+  }
+  return b_.hypervisor->DestroyDomain(domid);
+}
+
+std::vector<Domid> DomainActions::AwaitShutdown(
+    std::vector<Domid> domids, absl::Time deadline,
+    const std::function<bool()>& cancelled) {
+  if (domids.empty()) return domids;
+  // A subscription to these domains' events: each wakes the wait, which
+  // then reads the newest snapshot.
+  v1::DomainFilter filter;
+  for (Domid d : domids) filter.add_domids(d);
+  store::SubscriptionOptions options;
+  options.filter = store::DomainFilter(filter);
+  store::WatchBegin watch = b_.store->Watch({}, std::move(options));
+  auto remaining = [&] {
+    std::shared_ptr<const store::Snapshot> snapshot = b_.store->snapshot();
+    std::vector<Domid> out;
+    for (Domid d : domids) {
+      store::DomainPtr domain = snapshot->domains.Get(d);
+      if (domain && !domain->flags().shutdown() && !domain->flags().dying()) {
+        out.push_back(d);
+      }
+    }
+    return out;
+  };
+  for (;;) {
+    while (watch.subscription->Pop()) {
+    }
+    domids = remaining();
+    if (domids.empty() || absl::Now() >= deadline ||
+        (cancelled && cancelled())) {
+      break;
+    }
+    auto woken = std::make_shared<absl::Notification>();
+    if (watch.subscription->WaitForEvents([woken] { woken->Notify(); })) {
+      woken->WaitForNotificationWithDeadline(
+          std::min(deadline, absl::Now() + kCancelCheck));
+    }
+  }
+  b_.store->Unwatch(watch.subscription);
+  return domids;
+}
+
+}  // namespace xenlet::agent

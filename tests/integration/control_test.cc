@@ -1,0 +1,301 @@
+// ControlService on a simulated host: batches mixing good, missing,
+// duplicate, dom0 and reused-domid selectors; pause and unpause with their
+// "already" answers; shutdown with each reason answered by the simulated
+// guests; the cooperative-then-forced path against guests that ignore
+// control/shutdown; destroy as libxl does. Nothing ever shuts down or
+// destroys dom0 (the simulated host records a halt if anything does).
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/server.h"
+#include "gtest/gtest.h"
+#include "sim/sim_host.h"
+#include "store/domain_model.h"
+#include "tests/testing/status_macros.h"
+#include "tests/testing/temp_dir.h"
+#include "xen/xenstore.h"
+#include "xenlet/v1/control_service.grpc.pb.h"
+
+namespace xenlet {
+namespace {
+
+class ControlTest : public ::testing::Test {
+ protected:
+  void Start(bool simulated_guests) {
+    sim::SimHostOptions options;
+    options.simulated_guests = simulated_guests;
+    auto host = sim::SimHost::Start(options);
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = std::move(*host);
+    auto toolstack = host_->NewToolstack(absl::ZeroDuration());
+    ASSERT_TRUE(toolstack.ok()) << toolstack.status();
+    toolstack_ = std::move(*toolstack);
+    for (auto* hv : {&model_hypervisor_, &control_hypervisor_, &truth_}) {
+      auto opened = host_->OpenHypervisor();
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      *hv = std::move(*opened);
+    }
+    sim::SimHost* h = host_.get();
+    store::ModelOptions model_options;
+    model_options.sweep_interval = absl::Milliseconds(100);
+    model_ = std::make_unique<store::DomainModel>(
+        model_hypervisor_.get(), [h] { return h->ConnectXenstore(); },
+        model_options);
+    ASSERT_OK(model_->Start());
+    agent::ServerOptions server_options;
+    server_options.listeners.unix_socket = dir_.File("xenlet.sock");
+    server_options.control.enabled = true;
+    agent::Backends backends;
+    backends.store = &model_->store();
+    backends.model = model_.get();
+    backends.xenstore = [h] { return h->ConnectXenstore(); };
+    backends.control_hypervisor = control_hypervisor_.get();
+    auto server = agent::AgentServer::Start(server_options, backends);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    stub_ = v1::ControlService::NewStub(grpc::CreateChannel(
+        "unix:" + server_->unix_socket(), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    // Whatever a test did, no request made xenlet shut dom0 down.
+    if (host_) EXPECT_EQ(host_->state().host_halts().count, 0u);
+    stub_.reset();
+    if (server_) server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    if (model_) model_->Stop();
+    model_.reset();
+  }
+
+  // A running domain the model holds.
+  sim::CreatedDomain Create(const std::string& name,
+                            std::optional<xen::Domid> domid = std::nullopt) {
+    sim::DomainSpec spec;
+    spec.name = name;
+    spec.domid = domid;
+    auto created = toolstack_->CreateDomain(spec);
+    EXPECT_TRUE(created.ok()) << created.status();
+    Sync();
+    return created.ok() ? *created : sim::CreatedDomain{};
+  }
+
+  // The model catches up with the hypervisor (and, through the sweep it
+  // waits for, with the keys read so far).
+  void Sync() {
+    ASSERT_OK(model_->sweeper().SweepNow(store::SweepCause::kResync));
+  }
+
+  xen::DomainInfo Info(xen::Domid domid) {
+    auto info = truth_->GetDomainInfo(domid);
+    EXPECT_TRUE(info.ok()) << info.status();
+    return info.ok() ? *info : xen::DomainInfo{};
+  }
+
+  template <typename Request>
+  v1::ControlResponse Call(grpc::Status (v1::ControlService::Stub::*method)(
+                               grpc::ClientContext*, const Request&,
+                               v1::ControlResponse*),
+                           const Request& request) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    v1::ControlResponse response;
+    grpc::Status status = ((*stub_).*method)(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.results_size(),
+              [&] { return static_cast<int>(request.selectors_size()); }());
+    return response;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<sim::SimHost> host_;
+  std::unique_ptr<sim::Toolstack> toolstack_;
+  std::unique_ptr<xen::Hypervisor> model_hypervisor_, control_hypervisor_,
+      truth_;
+  std::unique_ptr<store::DomainModel> model_;
+  std::unique_ptr<agent::AgentServer> server_;
+  std::unique_ptr<v1::ControlService::Stub> stub_;
+};
+
+v1::DomainSelector ByDomid(uint32_t domid, std::string expect_uuid = "") {
+  v1::DomainSelector s;
+  s.set_domid(domid);
+  s.set_expect_uuid(expect_uuid);
+  return s;
+}
+v1::DomainSelector ByUuid(const std::string& uuid) {
+  v1::DomainSelector s;
+  s.set_uuid(uuid);
+  return s;
+}
+v1::DomainSelector ByName(const std::string& name) {
+  v1::DomainSelector s;
+  s.set_name(name);
+  return s;
+}
+
+TEST_F(ControlTest, PauseBatchGetsOneResultPerSelector) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain a = Create("a");
+  const sim::CreatedDomain b = Create("b");
+  v1::PauseDomainsRequest request;
+  *request.add_selectors() = ByDomid(a.domid);
+  *request.add_selectors() = ByUuid(b.uuid);
+  *request.add_selectors() = ByDomid(999);
+  *request.add_selectors() = ByDomid(0);
+  *request.add_selectors() = ByName("a");  // a again
+  *request.add_selectors() = ByName("nope");
+  v1::ControlResponse r =
+      Call(&v1::ControlService::Stub::PauseDomains, request);
+  ASSERT_EQ(r.results_size(), 6);
+  const v1::ControlOutcome want[] = {
+      v1::CONTROL_OUTCOME_DONE,      v1::CONTROL_OUTCOME_DONE,
+      v1::CONTROL_OUTCOME_NOT_FOUND, v1::CONTROL_OUTCOME_REFUSED,
+      v1::CONTROL_OUTCOME_REFUSED,   v1::CONTROL_OUTCOME_NOT_FOUND};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(r.results(i).outcome(), want[i])
+        << i << ": " << r.results(i).status().message();
+  }
+  EXPECT_EQ(r.results(1).domid(), b.domid);
+  EXPECT_EQ(r.results(2).status().code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(r.results(3).status().message().find("dom0"), std::string::npos);
+  EXPECT_NE(r.results(4).status().message().find("selectors[0]"),
+            std::string::npos)
+      << r.results(4).status().message();
+  EXPECT_TRUE(Info(a.domid).paused);
+  EXPECT_TRUE(Info(b.domid).paused);
+  EXPECT_FALSE(Info(0).paused);
+
+  // Paused once, whatever the retry: the second time is ALREADY.
+  Sync();
+  v1::PauseDomainsRequest again;
+  *again.add_selectors() = ByDomid(a.domid);
+  EXPECT_EQ(
+      Call(&v1::ControlService::Stub::PauseDomains, again).results(0).outcome(),
+      v1::CONTROL_OUTCOME_ALREADY);
+  uint32_t pauses = 0;
+  host_->state().Read(
+      [&](sim::DomainTable& t) { pauses = t.Domain(a.domid).pause_count; });
+  EXPECT_EQ(pauses, 1u);
+  v1::UnpauseDomainsRequest unpause;
+  *unpause.add_selectors() = ByDomid(a.domid);
+  EXPECT_EQ(Call(&v1::ControlService::Stub::UnpauseDomains, unpause)
+                .results(0)
+                .outcome(),
+            v1::CONTROL_OUTCOME_DONE);
+  EXPECT_FALSE(Info(a.domid).paused);
+  Sync();
+  EXPECT_EQ(Call(&v1::ControlService::Stub::UnpauseDomains, unpause)
+                .results(0)
+                .outcome(),
+            v1::CONTROL_OUTCOME_ALREADY);
+}
+
+// A domid the caller knew as one domain now names another: refused.
+TEST_F(ControlTest, AReusedDomidIsNotTheDomainTheCallerMeant) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain old_one = Create("old", 5);
+  ASSERT_OK(toolstack_->DestroyDomain(5));
+  const sim::CreatedDomain new_one = Create("new", 5);
+  ASSERT_NE(old_one.uuid, new_one.uuid);
+  v1::DestroyDomainsRequest request;
+  *request.add_selectors() = ByDomid(5, old_one.uuid);
+  v1::ControlResponse r =
+      Call(&v1::ControlService::Stub::DestroyDomains, request);
+  EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_REFUSED);
+  EXPECT_NE(r.results(0).status().message().find("reused"), std::string::npos);
+  EXPECT_FALSE(Info(5).dying) << "the new domain was destroyed";
+  // With the right UUID it goes.
+  request.mutable_selectors(0)->set_expect_uuid(new_one.uuid);
+  EXPECT_EQ(Call(&v1::ControlService::Stub::DestroyDomains, request)
+                .results(0)
+                .outcome(),
+            v1::CONTROL_OUTCOME_DONE);
+}
+
+TEST_F(ControlTest, DestroyTakesTheDomainAndItsKeysButNeverDom0) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain d = Create("doomed");
+  v1::DestroyDomainsRequest request;
+  *request.add_selectors() = ByName("doomed");
+  *request.add_selectors() = ByDomid(0);
+  v1::ControlResponse r =
+      Call(&v1::ControlService::Stub::DestroyDomains, request);
+  EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_DONE);
+  EXPECT_EQ(r.results(1).outcome(), v1::CONTROL_OUTCOME_REFUSED);
+  auto info = truth_->GetDomainInfo(d.domid);
+  EXPECT_TRUE(!info.ok() || info->dying);
+  auto xs = host_->ConnectXenstore();
+  ASSERT_TRUE(xs.ok());
+  EXPECT_EQ((*xs)->Read(xen::DomainPath(d.domid)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ((*xs)->Read("/vm/" + d.uuid).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(Info(0).dying);
+}
+
+// Cooperative: the request word, answered by the (simulated) guest.
+TEST_F(ControlTest, ShutdownWithEachReasonIsAnsweredByTheGuest) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  for (auto [mode, reason] :
+       std::vector<std::pair<v1::ShutdownMode, xen::ShutdownReason>>{
+           {v1::SHUTDOWN_MODE_POWEROFF, xen::ShutdownReason::kPoweroff},
+           {v1::SHUTDOWN_MODE_REBOOT, xen::ShutdownReason::kReboot},
+           {v1::SHUTDOWN_MODE_SUSPEND, xen::ShutdownReason::kSuspend}}) {
+    SCOPED_TRACE(v1::ShutdownMode_Name(mode));
+    const sim::CreatedDomain d = Create(v1::ShutdownMode_Name(mode));
+    v1::ShutdownDomainsRequest request;
+    *request.add_selectors() = ByDomid(d.domid);
+    *request.add_selectors() = ByDomid(0);
+    request.set_mode(mode);
+    request.mutable_timeout()->set_seconds(10);
+    v1::ControlResponse r =
+        Call(&v1::ControlService::Stub::ShutdownDomains, request);
+    EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_DONE)
+        << r.results(0).status().message();
+    EXPECT_FALSE(r.results(0).forced());
+    EXPECT_EQ(r.results(1).outcome(), v1::CONTROL_OUTCOME_REFUSED);
+    const xen::DomainInfo info = Info(d.domid);
+    EXPECT_TRUE(info.shutdown);
+    EXPECT_EQ(info.shutdown_code, static_cast<uint8_t>(reason));
+  }
+}
+
+// Guests that ignore control/shutdown: without force the request times
+// out (FAILED, DEADLINE_EXCEEDED); with force Xen's remote shutdown does it.
+TEST_F(ControlTest, AnIgnoredRequestTimesOutOrIsForced) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*simulated_guests=*/false));
+  const sim::CreatedDomain deaf = Create("deaf");
+  v1::ShutdownDomainsRequest request;
+  *request.add_selectors() = ByDomid(deaf.domid);
+  request.mutable_timeout()->set_nanos(200 * 1000 * 1000);
+  v1::ControlResponse r =
+      Call(&v1::ControlService::Stub::ShutdownDomains, request);
+  EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_FAILED);
+  EXPECT_EQ(r.results(0).status().code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_FALSE(Info(deaf.domid).shutdown);
+
+  request.set_force(true);
+  request.set_mode(v1::SHUTDOWN_MODE_REBOOT);
+  r = Call(&v1::ControlService::Stub::ShutdownDomains, request);
+  EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_DONE)
+      << r.results(0).status().message();
+  EXPECT_TRUE(r.results(0).forced());
+  const xen::DomainInfo info = Info(deaf.domid);
+  EXPECT_TRUE(info.shutdown);
+  EXPECT_EQ(info.shutdown_code,
+            static_cast<uint8_t>(xen::ShutdownReason::kReboot));
+  // Shut down already: nothing more to do.
+  Sync();
+  EXPECT_EQ(Call(&v1::ControlService::Stub::ShutdownDomains, request)
+                .results(0)
+                .outcome(),
+            v1::CONTROL_OUTCOME_ALREADY);
+}
+
+}  // namespace
+}  // namespace xenlet
