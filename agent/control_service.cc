@@ -103,13 +103,43 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
                        grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                     "this agent has no hypervisor to act on"));
   }
+  RequestIds::Claim claim;
+  if (!request.request_id().empty()) {
+    auto reserved =
+        request_ids_.Reserve(request.request_id(), method, absl::Now());
+    if (!reserved.ok())
+      return FinishUnary(context, ToGrpcStatus(reserved.status()));
+    claim = std::move(*reserved);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The request and response live until Finish; the thread owns nothing
   // else of the call.
   auto done = std::make_shared<std::atomic<bool>>(false);
   auto work = [this, context, reactor, &request, response, method, action,
-               shutdown, done] {
+               shutdown, done, claim] {
     const std::string caller = Caller(*context);
+    if (claim.slot && !claim.first) {
+      // A retry: the first call's answer, once it has one; nothing acts.
+      while (!claim.slot->done.WaitForNotificationWithTimeout(
+          absl::Milliseconds(100))) {
+        if (context->IsCancelled()) break;
+      }
+      if (claim.slot->done.HasBeenNotified()) {
+        *response = claim.slot->response;
+      }
+      LogInfo("audit_retry",
+              {{"caller", caller},
+               {"method", method},
+               {"request_id", request.request_id()},
+               {"answered", claim.slot->done.HasBeenNotified()}});
+      reactor->Finish(claim.slot->done.HasBeenNotified()
+                          ? grpc::Status::OK
+                          : grpc::Status(grpc::StatusCode::CANCELLED,
+                                         "cancelled while the first call "
+                                         "with this request_id was running"));
+      *done = true;
+      return;
+    }
     std::vector<v1::ControlResult> results =
         actions_.Run(action, request.selectors(), shutdown,
                      [context] { return context->IsCancelled(); });
@@ -118,6 +148,7 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
       const bool resolved = !r.uuid().empty();
       LogInfo("audit", {{"caller", caller},
                         {"method", method},
+                        {"request_id", request.request_id()},
                         {"selector", SelectorText(r.selector())},
                         {"domid", resolved ? absl::StrCat(r.domid()) : "-"},
                         {"uuid", r.uuid()},
@@ -125,6 +156,10 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
                         {"forced", r.forced()},
                         {"message", r.status().message()}});
       *response->add_results() = std::move(r);
+    }
+    if (claim.slot) {
+      claim.slot->response = *response;
+      claim.slot->done.Notify();
     }
     reactor->Finish(grpc::Status::OK);
     *done = true;

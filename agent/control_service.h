@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/control_authorizer.h"
 #include "agent/domain_actions.h"
+#include "agent/request_ids.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
 
 namespace xenlet::agent {
@@ -54,6 +55,7 @@ class ControlServiceImpl final : public v1::ControlService::CallbackService {
 
   ControlAuthorizer authorizer_;
   DomainActions actions_;
+  RequestIds request_ids_;
   const bool available_;
   struct Batch {
     std::thread thread;

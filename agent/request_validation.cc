@@ -225,24 +225,37 @@ absl::Status ValidateReadXenstore(const v1::ReadXenstoreRequest& request) {
   return absl::OkStatus();
 }
 
-absl::Status ValidatePauseDomains(const v1::PauseDomainsRequest& request) {
+// A control request's selectors and request_id.
+template <typename Request>
+absl::Status ValidateControl(const Request& request) {
+  const std::string& id = request.request_id();
+  if (id.size() > 128) {
+    return Invalid("request_id",
+                   absl::StrCat(id.size(), " characters, at most 128"));
+  }
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) {
+      return Invalid("request_id", "printable ASCII only, no spaces");
+    }
+  }
   return ValidateSelectors(request.selectors(), kMaxControlSelectors);
+}
+
+absl::Status ValidatePauseDomains(const v1::PauseDomainsRequest& request) {
+  return ValidateControl(request);
 }
 
 absl::Status ValidateUnpauseDomains(const v1::UnpauseDomainsRequest& request) {
-  return ValidateSelectors(request.selectors(), kMaxControlSelectors);
+  return ValidateControl(request);
 }
 
 absl::Status ValidateDestroyDomains(const v1::DestroyDomainsRequest& request) {
-  return ValidateSelectors(request.selectors(), kMaxControlSelectors);
+  return ValidateControl(request);
 }
 
 absl::Status ValidateShutdownDomains(
     const v1::ShutdownDomainsRequest& request) {
-  if (auto s = ValidateSelectors(request.selectors(), kMaxControlSelectors);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = ValidateControl(request); !s.ok()) return s;
   if (!v1::ShutdownMode_IsValid(request.mode())) {
     return Invalid("mode",
                    absl::StrCat(request.mode(), " is not a ShutdownMode"));

@@ -169,6 +169,17 @@ const Case kCases[] = {
      "timeout"},
     {"ShutdownDomains", "selectors { domid: 7 } timeout { seconds: 601 }",
      "timeout"},
+    {"ShutdownDomains", "selectors { domid: 7 } timeout { seconds: 0 }",
+     "timeout"},
+    {"ShutdownDomains", "selectors { domid: 7 } mode: SHUTDOWN_MODE_SOFT_RESET",
+     "mode"},
+    {"PauseDomains", "selectors { domid: 7 } request_id: 'a b'", "request_id"},
+    {"DestroyDomains",
+     "selectors { uuid: '00112233-4455-6677-8899-aabbccddeeff' "
+     "expect_uuid: '00112233-4455-6677-8899-aabbccddeeff' }",
+     "selectors[0].expect_uuid"},
+    {"UnpauseDomains", "selectors { domid: 7 expect_uuid: 'x' }",
+     "selectors[0].expect_uuid"},
 };
 
 INSTANTIATE_TEST_SUITE_P(AllMethods, InvalidArgumentTest,

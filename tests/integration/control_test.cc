@@ -195,6 +195,38 @@ TEST_F(ControlTest, PauseBatchGetsOneResultPerSelector) {
             v1::CONTROL_OUTCOME_ALREADY);
 }
 
+// A retry with the same request_id gets the first answer and acts on
+// nothing: the domain is paused once, though the second call would have
+// been ALREADY had it acted.
+TEST_F(ControlTest, ARetriedRequestIdActsOnce) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain d = Create("once");
+  v1::PauseDomainsRequest request;
+  *request.add_selectors() = ByDomid(d.domid);
+  request.set_request_id("orchestrator-42");
+  v1::ControlResponse first =
+      Call(&v1::ControlService::Stub::PauseDomains, request);
+  EXPECT_EQ(first.results(0).outcome(), v1::CONTROL_OUTCOME_DONE);
+  Sync();
+  v1::ControlResponse retry =
+      Call(&v1::ControlService::Stub::PauseDomains, request);
+  EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
+  uint32_t pauses = 0;
+  host_->state().Read(
+      [&](sim::DomainTable& t) { pauses = t.Domain(d.domid).pause_count; });
+  EXPECT_EQ(pauses, 1u);
+  // The same id for another method is a mistake, said as such.
+  v1::UnpauseDomainsRequest other;
+  *other.add_selectors() = ByDomid(d.domid);
+  other.set_request_id("orchestrator-42");
+  grpc::ClientContext context;
+  v1::ControlResponse response;
+  grpc::Status status = stub_->UnpauseDomains(&context, other, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("request_id"), std::string::npos);
+  EXPECT_TRUE(Info(d.domid).paused);
+}
+
 // A domid the caller knew as one domain now names another: refused.
 TEST_F(ControlTest, AReusedDomidIsNotTheDomainTheCallerMeant) {
   ASSERT_NO_FATAL_FAILURE(Start(true));
