@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@
 #include "store/domain_model.h"
 #include "tests/testing/status_macros.h"
 #include "tests/testing/temp_dir.h"
+#include "tools/xenletctl/commands.h"
+#include "tools/xenletctl/exit_codes.h"
 #include "xen/xenstore.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
 
@@ -327,6 +330,47 @@ TEST_F(ControlTest, AnIgnoredRequestTimesOutOrIsForced) {
                 .results(0)
                 .outcome(),
             v1::CONTROL_OUTCOME_ALREADY);
+}
+
+// xenletctl's control verbs against the real agent: a table per selector,
+// exit code 3 unless every one is done or already so, and destroy's
+// confirmation prompt.
+TEST_F(ControlTest, XenletctlActsAndAsksBeforeDestroying) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain d = Create("cli");
+  ctl::GlobalOptions global;
+  global.connection.socket = server_->unix_socket();
+  std::istringstream no_input;
+  {
+    ctl::ControlOptions pause;
+    pause.verb = "pause";
+    pause.selectors = {absl::StrCat(d.domid, "@", d.uuid), "name:cli", "0"};
+    std::ostringstream out, err;
+    EXPECT_EQ(ctl::RunControl(global, pause, no_input, out, err),
+              ctl::kExitNegative)
+        << err.str();
+    EXPECT_NE(out.str().find("done"), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find("refused"), std::string::npos) << out.str();
+    EXPECT_TRUE(Info(d.domid).paused);
+  }
+  {
+    ctl::ControlOptions destroy;
+    destroy.verb = "destroy";
+    destroy.selectors = {"name:cli"};
+    std::istringstream answer_no("n\n");
+    std::ostringstream out, err;
+    EXPECT_EQ(ctl::RunControl(global, destroy, answer_no, out, err),
+              ctl::kExitUsage);
+    EXPECT_NE(err.str().find("cannot be undone"), std::string::npos);
+    EXPECT_FALSE(Info(d.domid).dying) << "destroyed without a yes";
+    std::istringstream answer_yes("y\n");
+    std::ostringstream out2, err2;
+    EXPECT_EQ(ctl::RunControl(global, destroy, answer_yes, out2, err2),
+              ctl::kExitOk)
+        << err2.str() << out2.str();
+    auto info = truth_->GetDomainInfo(d.domid);
+    EXPECT_TRUE(!info.ok() || info->dying);
+  }
 }
 
 }  // namespace

@@ -60,6 +60,9 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   commands.push_back(AddGetCommand(app, global));
   commands.push_back(AddWatchCommand(app, global));
   commands.push_back(AddHostCommand(app, global));
+  for (Command& c : AddControlCommands(app, global)) {
+    commands.push_back(std::move(c));
+  }
 
   for (const Command& command : commands) {
     command.app->footer(

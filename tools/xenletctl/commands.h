@@ -1,8 +1,8 @@
 // The subcommands of xenletctl and the options they share. Each subcommand
 // lives in its own cmd_<verb>.cc: a Run<Verb> function that tests call
 // directly, and an Add<Verb>Command that registers its flags with CLI11.
-// Adding a verb (pause, unpause, shutdown, destroy) is one new file plus one
-// line in cli.cc.
+// Adding a verb is one new file plus one line in cli.cc (the four control
+// verbs share cmd_control.cc).
 #ifndef XENLET_TOOLS_XENLETCTL_COMMANDS_H_
 #define XENLET_TOOLS_XENLETCTL_COMMANDS_H_
 
@@ -71,6 +71,19 @@ struct HealthOptions {
   std::string service;
 };
 
+// pause, unpause, shutdown, destroy.
+struct ControlOptions {
+  std::string verb;
+  std::vector<std::string> selectors;
+  std::string request_id;
+  // shutdown
+  std::string mode = "poweroff";
+  double timeout_seconds = 30;
+  bool force = false;
+  // destroy: no confirmation prompt
+  bool yes = false;
+};
+
 int RunHealth(const GlobalOptions& global, const HealthOptions& options,
               std::ostream& out, std::ostream& err);
 int RunList(const GlobalOptions& global, const ListOptions& options,
@@ -80,6 +93,9 @@ int RunGet(const GlobalOptions& global, const GetOptions& options,
 int RunWatch(const GlobalOptions& global, const WatchOptions& options,
              std::ostream& out, std::ostream& err);
 int RunHost(const GlobalOptions& global, std::ostream& out, std::ostream& err);
+// `in` answers destroy's confirmation prompt.
+int RunControl(const GlobalOptions& global, const ControlOptions& options,
+               std::istream& in, std::ostream& out, std::ostream& err);
 
 // What main runs once the command line is parsed.
 using Runner = std::function<int(std::ostream& out, std::ostream& err)>;
@@ -97,6 +113,9 @@ Command AddListCommand(CLI::App& root, const GlobalOptions& global);
 Command AddGetCommand(CLI::App& root, const GlobalOptions& global);
 Command AddWatchCommand(CLI::App& root, const GlobalOptions& global);
 Command AddHostCommand(CLI::App& root, const GlobalOptions& global);
+// pause, unpause, shutdown and destroy.
+std::vector<Command> AddControlCommands(CLI::App& root,
+                                        const GlobalOptions& global);
 
 // Registers the filter flags shared by list and watch.
 void AddFilterFlags(CLI::App& command, FilterFlags& filter);
