@@ -141,7 +141,7 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
       return;
     }
     std::vector<v1::ControlResult> results =
-        actions_.Run(action, request.selectors(), shutdown,
+        actions_.Run(action, request.selectors(), caller, shutdown,
                      [context] { return context->IsCancelled(); });
     for (v1::ControlResult& r : results) {
       // One audit line per item: who, what, which domain, how it went.

@@ -18,6 +18,9 @@ using xen::Domid;
 // How long a forced shutdown may take to show in the model before the
 // domain is destroyed instead.
 constexpr absl::Duration kForcedShutdownGrace = absl::Seconds(2);
+// How long after an action its events are still taken for its caller's
+// (the next timer sweep may be what sees them).
+constexpr absl::Duration kExpectSlack = absl::Seconds(30);
 // The longest a wait goes without looking at the caller's cancellation.
 constexpr absl::Duration kCancelCheck = absl::Milliseconds(100);
 
@@ -103,7 +106,8 @@ const char* Word(xen::ShutdownReason reason) {
 std::vector<v1::ControlResult> DomainActions::Run(
     DomainAction action,
     const google::protobuf::RepeatedPtrField<v1::DomainSelector>& selectors,
-    const ShutdownOptions& shutdown, const std::function<bool()>& cancelled) {
+    const std::string& caller, const ShutdownOptions& shutdown,
+    const std::function<bool()>& cancelled) {
   std::vector<v1::ControlResult> results(selectors.size());
   std::shared_ptr<const store::Snapshot> snapshot = b_.store->snapshot();
   std::map<Domid, int> first_selector;  // domid -> index that acts on it
@@ -142,6 +146,12 @@ std::vector<v1::ControlResult> DomainActions::Run(
     const Domid domid = d->domid();
     index_of[domid] = i;
     const bool dying = d->flags().dying();
+    // Before each action: the events it causes are the caller's (the
+    // reconciler may commit them before the action returns).
+    const absl::Duration within =
+        (action == DomainAction::kShutdown ? shutdown.timeout
+                                           : absl::ZeroDuration()) +
+        kExpectSlack;
     absl::Status s;
     switch (action) {
       case DomainAction::kPause:
@@ -156,6 +166,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
+        Expect(action, *d, caller, within);
         s = pause ? b_.hypervisor->PauseDomain(domid)
                   : b_.hypervisor->UnpauseDomain(domid);
         break;
@@ -165,6 +176,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
+        Expect(action, *d, caller, within);
         s = Destroy(domid, d->uuid(), dying);
         break;
       case DomainAction::kShutdown:
@@ -172,6 +184,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
+        Expect(action, *d, caller, within);
         if (shutdown.timeout > absl::ZeroDuration()) {
           // libxl__domain_pvcontrol_write: the request word.
           auto xs = b_.connect_xenstore ? b_.connect_xenstore()
@@ -240,6 +253,40 @@ std::vector<v1::ControlResult> DomainActions::Run(
             s);
   }
   return results;
+}
+
+void DomainActions::Expect(DomainAction action, const v1::Domain& d,
+                           const std::string& caller, absl::Duration within) {
+  if (!b_.initiators) return;
+  // A flag that leaves the state as it is (a shut-down domain paused) is
+  // an UPDATED event.
+  const bool shut_down = d.flags().shutdown();
+  std::vector<v1::Transition> transitions;
+  bool in_sequence = false;
+  switch (action) {
+    case DomainAction::kPause:
+      transitions = {shut_down ? v1::TRANSITION_UPDATED
+                               : v1::TRANSITION_PAUSED};
+      break;
+    case DomainAction::kUnpause:
+      if (shut_down) {
+        transitions = {v1::TRANSITION_UPDATED};
+      } else {
+        transitions = {v1::TRANSITION_UNPAUSED, v1::TRANSITION_STARTED};
+      }
+      break;
+    case DomainAction::kShutdown:
+      transitions = {v1::TRANSITION_SHUTDOWN, v1::TRANSITION_DYING,
+                     v1::TRANSITION_DESTROYED};
+      in_sequence = true;  // forced as far as a destroy
+      break;
+    case DomainAction::kDestroy:
+      transitions = {v1::TRANSITION_DYING, v1::TRANSITION_DESTROYED};
+      in_sequence = true;
+      break;
+  }
+  b_.initiators->Expect(d.domid(), d.uuid(), std::move(transitions), caller,
+                        absl::Now() + within, in_sequence);
 }
 
 absl::Status DomainActions::Destroy(Domid domid, const std::string& uuid,

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "store/domain_store.h"
+#include "store/initiators.h"
 #include "xen/hypervisor.h"
 #include "xen/types.h"
 #include "xen/xenstore.h"
@@ -41,6 +42,9 @@ struct ActionBackends {
   // destroyed domain's keys).
   std::function<absl::StatusOr<std::unique_ptr<xen::XenstoreClient>>()>
       connect_xenstore;
+  // Optional: told what each action will cause, so that those events
+  // carry the caller as their initiator.
+  store::Initiators* initiators = nullptr;
 };
 
 class DomainActions {
@@ -49,10 +53,11 @@ class DomainActions {
 
   // One result per selector, in order. cancelled (optional) is checked
   // while a shutdown waits: the caller went away.
+  // caller: who asks (the events the actions cause carry it).
   std::vector<v1::ControlResult> Run(
       DomainAction action,
       const google::protobuf::RepeatedPtrField<v1::DomainSelector>& selectors,
-      const ShutdownOptions& shutdown = {},
+      const std::string& caller, const ShutdownOptions& shutdown = {},
       const std::function<bool()>& cancelled = nullptr);
 
  private:
@@ -62,6 +67,10 @@ class DomainActions {
   std::vector<xen::Domid> AwaitShutdown(std::vector<xen::Domid> domids,
                                         absl::Time deadline,
                                         const std::function<bool()>& cancelled);
+
+  // Registers what acting on d will cause, as caller's.
+  void Expect(DomainAction action, const v1::Domain& d,
+              const std::string& caller, absl::Duration within);
 
   ActionBackends b_;
 };

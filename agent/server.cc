@@ -30,8 +30,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
       HostSources{backends.store, backends.model, backends.calls,
                   [domains] { return domains->open_streams(); }});
   agent->control_service_ = std::make_unique<ControlServiceImpl>(
-      options.control, ActionBackends{backends.control_hypervisor,
-                                      backends.store, backends.xenstore});
+      options.control,
+      ActionBackends{backends.control_hypervisor, backends.store,
+                     backends.xenstore,
+                     backends.model ? &backends.model->initiators() : nullptr});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -94,6 +94,8 @@ void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
   Marker(type, event.revision);
   FillDomain(*event.domain);
   message_.set_transition(event.transition);
+  // A coalesced event stands for several changes: whose is unclear.
+  message_.set_initiator(coalesced ? "" : event.initiator);
   message_.set_coalesced(coalesced);
   *message_.mutable_detected_time() =
       TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(event.detected));

@@ -9,7 +9,7 @@ DomainModel::DomainModel(xen::Hypervisor* hypervisor,
     : hypervisor_(hypervisor),
       options_(options),
       store_(options.store),
-      reconciler_(&store_),
+      reconciler_(&store_, &initiators_),
       watcher_(
           std::move(connect), options.watcher,
           {

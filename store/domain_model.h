@@ -53,6 +53,9 @@ class DomainModel {
   Sweeper& sweeper() { return sweeper_; }
   XenstoreWatcher& watcher() { return watcher_; }
   Reconciler& reconciler() { return reconciler_; }
+  // Where ControlService says what its actions will cause, so that the
+  // events carry who asked.
+  Initiators& initiators() { return initiators_; }
 
  private:
   void OnSweep(const SweepResult& sweep);
@@ -64,6 +67,7 @@ class DomainModel {
   mutable absl::Mutex facts_mutex_;
   HostFacts facts_ ABSL_GUARDED_BY(facts_mutex_);
   DomainStore store_;
+  Initiators initiators_;
   Reconciler reconciler_;
   XenstoreWatcher watcher_;
   Sweeper sweeper_;

@@ -85,6 +85,7 @@ uint64_t DomainStore::CommitLocked(
     event->transition = change.transition;
     event->domid = change.domid;
     event->detected = change.detected;
+    event->initiator = std::move(change.initiator);
     event->previous = builder_.Get(change.domid);
     v1::Domain& domain = *change.domain;
     domain.set_updated_revision(event->revision);

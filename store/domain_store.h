@@ -36,6 +36,7 @@ struct Change {
   uint32_t domid = 0;
   std::unique_ptr<v1::Domain> domain;
   absl::Time detected;
+  std::string initiator;  // see store/initiators.h
 };
 
 struct WatchStart {

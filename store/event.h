@@ -16,9 +16,10 @@ struct Event {
   v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;  // ADDED/MODIFIED/DELETED
   v1::Transition transition = v1::TRANSITION_UNSPECIFIED;
   uint32_t domid = 0;
-  DomainPtr domain;     // the new state; for DELETED, the last one
-  DomainPtr previous;   // the state before; null for ADDED
-  absl::Time detected;  // when the agent noticed the change
+  DomainPtr domain;       // the new state; for DELETED, the last one
+  DomainPtr previous;     // the state before; null for ADDED
+  absl::Time detected;    // when the agent noticed the change
+  std::string initiator;  // who asked for it through this agent, or ""
 };
 
 using EventPtr = std::shared_ptr<const Event>;

@@ -62,7 +62,8 @@ bool VolatileDiffers(const xen::DomainInfo& a, const xen::DomainInfo& b) {
 
 }  // namespace
 
-Reconciler::Reconciler(DomainStore* store) : store_(store) {}
+Reconciler::Reconciler(DomainStore* store, Initiators* initiators)
+    : store_(store), initiators_(initiators) {}
 
 v1::DomainState Reconciler::DeriveState(const xen::DomainInfo& info,
                                         bool has_run) {
@@ -145,6 +146,10 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     c.detected = detected;
     if (type == v1::EVENT_TYPE_DELETED) {
       c.domain->set_state(v1::DOMAIN_STATE_DESTROYED);
+    }
+    if (initiators_) {
+      c.initiator =
+          initiators_->Take(c.domid, c.domain->uuid(), transition, detected);
     }
     changes.push_back(std::move(c));
   };

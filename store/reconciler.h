@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "store/domain_store.h"
+#include "store/initiators.h"
 #include "store/sweeper.h"
 #include "store/xenstore_watcher.h"
 #include "xen/types.h"
@@ -34,7 +35,8 @@ struct RepairStats {
 
 class Reconciler {
  public:
-  explicit Reconciler(DomainStore* store);
+  // initiators (optional): who asked for the changes it commits.
+  explicit Reconciler(DomainStore* store, Initiators* initiators = nullptr);
 
   // From the sweeper. The first sweep's domains are EXISTING; later new
   // ones are CREATED. Returns whether the set of domains changed. Domids
@@ -69,6 +71,7 @@ class Reconciler {
   void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) const;
 
   DomainStore* const store_;
+  Initiators* const initiators_;
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<xen::Domid, Tracked> domains_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<xen::Domid, uint64_t> incarnations_

@@ -6,6 +6,7 @@
 // destroys dom0 (the simulated host records a halt if anything does).
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -228,6 +229,46 @@ TEST_F(ControlTest, ARetriedRequestIdActsOnce) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("request_id"), std::string::npos);
   EXPECT_TRUE(Info(d.domid).paused);
+}
+
+// The events an action causes carry who asked; a change another toolstack
+// makes carries nobody.
+TEST_F(ControlTest, EventsSayWhoAskedForThem) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain d = Create("watched");
+  store::WatchBegin watch = model_->store().Watch({}, {});
+  v1::PauseDomainsRequest pause;
+  *pause.add_selectors() = ByDomid(d.domid);
+  Call(&v1::ControlService::Stub::PauseDomains, pause);
+  Sync();
+  ASSERT_OK(toolstack_->UnpauseDomain(d.domid));  // another toolstack
+  Sync();
+  v1::DestroyDomainsRequest destroy;
+  *destroy.add_selectors() = ByDomid(d.domid);
+  Call(&v1::ControlService::Stub::DestroyDomains, destroy);
+  Sync();
+  std::map<v1::Transition, std::string> initiator;
+  while (auto e = watch.subscription->Pop()) {
+    if (e->event->domid == d.domid) {
+      initiator[e->event->transition] = e->event->initiator;
+    }
+  }
+  model_->store().Unwatch(watch.subscription);
+  ASSERT_TRUE(initiator.contains(v1::TRANSITION_PAUSED));
+  ASSERT_TRUE(initiator.contains(v1::TRANSITION_UNPAUSED));
+  EXPECT_NE(initiator[v1::TRANSITION_PAUSED], "");
+  EXPECT_EQ(initiator[v1::TRANSITION_UNPAUSED], "");
+  // The destroy's DYING and DESTROYED (whichever the sweeps saw).
+  bool destroy_seen = false;
+  for (v1::Transition t : {v1::TRANSITION_DYING, v1::TRANSITION_DESTROYED}) {
+    if (initiator.contains(t)) {
+      destroy_seen = true;
+      EXPECT_EQ(initiator[t], initiator[v1::TRANSITION_PAUSED]);
+    }
+  }
+  EXPECT_TRUE(destroy_seen);
+  EXPECT_EQ(model_->initiators().pending(), 0u)
+      << "an expectation outlived its events";
 }
 
 // A domid the caller knew as one domain now names another: refused.
