@@ -231,6 +231,57 @@ TEST_F(ControlTest, ARetriedRequestIdActsOnce) {
   EXPECT_TRUE(Info(d.domid).paused);
 }
 
+// No request of any kind, forced or not, by any selector, acts on dom0:
+// the simulated host would record a remote shutdown of dom0 as a host halt
+// (checked in TearDown), and dom0 stays unpaused and alive.
+TEST_F(ControlTest, NothingEverActsOnDom0) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const std::string dom0_uuid = "00000000-0000-0000-0000-000000000000";
+  std::vector<v1::DomainSelector> dom0 = {ByDomid(0), ByUuid(dom0_uuid),
+                                          ByDomid(0, dom0_uuid)};
+  // dom0's name, if the host gives it one.
+  auto xs = host_->ConnectXenstore();
+  ASSERT_TRUE(xs.ok());
+  if (auto name = (*xs)->Read("/local/domain/0/name"); name.ok()) {
+    dom0.push_back(ByName(*name));
+  }
+  auto expect_refused = [](const v1::ControlResponse& r) {
+    for (const auto& result : r.results()) {
+      EXPECT_EQ(result.outcome(), v1::CONTROL_OUTCOME_REFUSED)
+          << result.DebugString();
+    }
+  };
+  v1::PauseDomainsRequest pause;
+  v1::UnpauseDomainsRequest unpause;
+  v1::DestroyDomainsRequest destroy;
+  for (const v1::DomainSelector& s : dom0) {
+    *pause.add_selectors() = s;
+    *unpause.add_selectors() = s;
+    *destroy.add_selectors() = s;
+  }
+  expect_refused(Call(&v1::ControlService::Stub::PauseDomains, pause));
+  expect_refused(Call(&v1::ControlService::Stub::UnpauseDomains, unpause));
+  expect_refused(Call(&v1::ControlService::Stub::DestroyDomains, destroy));
+  for (v1::ShutdownMode mode :
+       {v1::SHUTDOWN_MODE_POWEROFF, v1::SHUTDOWN_MODE_REBOOT,
+        v1::SHUTDOWN_MODE_SUSPEND}) {
+    for (bool force : {false, true}) {
+      v1::ShutdownDomainsRequest shutdown;
+      for (const v1::DomainSelector& s : dom0) *shutdown.add_selectors() = s;
+      shutdown.set_mode(mode);
+      shutdown.set_force(force);
+      shutdown.mutable_timeout()->set_seconds(force ? 0 : 1);
+      expect_refused(
+          Call(&v1::ControlService::Stub::ShutdownDomains, shutdown));
+    }
+  }
+  const xen::DomainInfo info = Info(0);
+  EXPECT_FALSE(info.paused || info.shutdown || info.dying);
+  EXPECT_FALSE((*xs)->Read("/local/domain/0/control/shutdown").ok() &&
+               !(*xs)->Read("/local/domain/0/control/shutdown")->empty())
+      << "a shutdown request was written for dom0";
+}
+
 // The events an action causes carry who asked; a change another toolstack
 // makes carries nobody.
 TEST_F(ControlTest, EventsSayWhoAskedForThem) {
