@@ -93,6 +93,7 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
     LogWarning("control_denied", {{"caller", Caller(*context)},
                                   {"method", method},
                                   {"reason", std::string(s.message())}});
+    if (metrics_) metrics_->RecordDenied(method);
     return FinishUnary(context, ToGrpcStatus(s));
   }
   if (auto s = validate(request); !s.ok()) {
@@ -155,6 +156,9 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
                         {"outcome", OutcomeName(r.outcome())},
                         {"forced", r.forced()},
                         {"message", r.status().message()}});
+      if (metrics_) {
+        metrics_->RecordItem(method, OutcomeName(r.outcome()), r.forced());
+      }
       *response->add_results() = std::move(r);
     }
     if (claim.slot) {

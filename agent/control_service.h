@@ -13,6 +13,7 @@
 #include "agent/control_authorizer.h"
 #include "agent/domain_actions.h"
 #include "agent/request_ids.h"
+#include "metrics/control_metrics.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
 
 namespace xenlet::agent {
@@ -20,10 +21,13 @@ namespace xenlet::agent {
 class ControlServiceImpl final : public v1::ControlService::CallbackService {
  public:
   // Without backends.hypervisor every authorised call is UNAVAILABLE.
-  ControlServiceImpl(ControlPolicy policy, ActionBackends backends)
+  // metrics (optional) counts every item and every denial.
+  ControlServiceImpl(ControlPolicy policy, ActionBackends backends,
+                     metrics::ControlMetrics* metrics = nullptr)
       : authorizer_(std::move(policy)),
         actions_(backends),
-        available_(backends.hypervisor != nullptr && backends.store) {}
+        available_(backends.hypervisor != nullptr && backends.store),
+        metrics_(metrics) {}
   // Waits for the batches still running (each ends when its caller goes).
   ~ControlServiceImpl() override;
 
@@ -57,6 +61,7 @@ class ControlServiceImpl final : public v1::ControlService::CallbackService {
   DomainActions actions_;
   RequestIds request_ids_;
   const bool available_;
+  metrics::ControlMetrics* const metrics_;
   struct Batch {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

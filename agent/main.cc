@@ -55,6 +55,7 @@ int Run(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::XenCallMetrics calls(*registry);
   metrics::GrpcMetrics grpc_metrics(*registry);
+  metrics::ControlMetrics control_metrics(*registry);
   metrics::LatencyMetrics latency(*registry);
   config.model.on_sweep = [&latency](const store::SweepResult& sweep) {
     latency.ObserveSweep(absl::ToDoubleSeconds(sweep.duration));
@@ -104,6 +105,7 @@ int Run(int argc, char** argv) {
                       return xen::OpenLibxenstoreClient(xenstore_options);
                     }};
   backends.control_hypervisor = control_hypervisor->get();
+  backends.control_metrics = &control_metrics;
   auto server = AgentServer::Start(config.server, backends);
   if (!server.ok()) {
     LogError("server_start_failed",

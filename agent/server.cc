@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
       options.control,
       ActionBackends{backends.control_hypervisor, backends.store,
                      backends.xenstore,
-                     backends.model ? &backends.model->initiators() : nullptr});
+                     backends.model ? &backends.model->initiators() : nullptr},
+      backends.control_metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -14,6 +14,7 @@
 #include "agent/control_authorizer.h"
 #include "agent/domain_service.h"
 #include "agent/listener.h"
+#include "metrics/control_metrics.h"
 #include "metrics/grpc_metrics.h"
 #include "metrics/xen_call_metrics.h"
 #include "store/domain_model.h"
@@ -43,6 +44,8 @@ struct Backends {
   // ControlService's own hypervisor handle (the model's is its sweeper's);
   // unset: control RPCs are UNAVAILABLE.
   xen::Hypervisor* control_hypervisor = nullptr;
+  // Optional: counts what ControlService did.
+  metrics::ControlMetrics* control_metrics = nullptr;
 };
 
 class AgentServer {

@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "agent/server.h"
 #include "gtest/gtest.h"
+#include "metrics/control_metrics.h"
+#include "prometheus/registry.h"
 #include "sim/sim_host.h"
 #include "store/domain_model.h"
 #include "tests/testing/status_macros.h"
@@ -58,6 +60,7 @@ class ControlTest : public ::testing::Test {
     backends.model = model_.get();
     backends.xenstore = [h] { return h->ConnectXenstore(); };
     backends.control_hypervisor = control_hypervisor_.get();
+    backends.control_metrics = &control_metrics_;
     auto server = agent::AgentServer::Start(server_options, backends);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -115,6 +118,24 @@ class ControlTest : public ::testing::Test {
     return response;
   }
 
+  // xenlet_control_actions_total{method, outcome, forced="false"}.
+  double Counted(const std::string& method, const std::string& outcome) {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "xenlet_control_actions_total") continue;
+      for (const auto& metric : family.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : metric.label) labels[l.name] = l.value;
+        if (labels["method"] == method && labels["outcome"] == outcome &&
+            labels["forced"] == "false") {
+          return metric.counter.value;
+        }
+      }
+    }
+    return 0;
+  }
+
+  prometheus::Registry registry_;
+  metrics::ControlMetrics control_metrics_{registry_};
   testing::TempDir dir_;
   std::unique_ptr<sim::SimHost> host_;
   std::unique_ptr<sim::Toolstack> toolstack_;
@@ -173,6 +194,10 @@ TEST_F(ControlTest, PauseBatchGetsOneResultPerSelector) {
   EXPECT_TRUE(Info(a.domid).paused);
   EXPECT_TRUE(Info(b.domid).paused);
   EXPECT_FALSE(Info(0).paused);
+  // Counted item by item.
+  EXPECT_EQ(Counted("PauseDomains", "done"), 2);
+  EXPECT_EQ(Counted("PauseDomains", "not_found"), 2);
+  EXPECT_EQ(Counted("PauseDomains", "refused"), 2);
 
   // Paused once, whatever the retry: the second time is ALREADY.
   Sync();
