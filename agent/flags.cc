@@ -44,8 +44,16 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
   app->add_option("--tls-key", l.tls.key_file, "PEM private key for --tls-cert")
       ->group("Listeners");
   app->add_option("--tls-client-ca", l.tls.client_ca_file,
-                  "PEM CA bundle: TCP clients must present a certificate "
-                  "signed by it (mutual TLS)")
+                  "PEM CA bundle that verifies TCP clients' certificates "
+                  "(mutual TLS): a client without one may query, control "
+                  "needs an authorised one")
+      ->group("Listeners");
+  app->add_option("--tls-reload-seconds", config->tls_reload_seconds,
+                  "How often the TLS files are read again: renewed "
+                  "certificates apply to new connections without a restart; "
+                  "open streams stay up")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str()
       ->group("Listeners");
 
   app->add_flag("--enable-control", config->server.control.enabled,
@@ -147,6 +155,8 @@ absl::Status FinishConfig(AgentConfig* config) {
         "--socket-mode: \"", mode, "\" is not an octal mode such as 0660"));
   }
   config->server.listeners.socket_mode = static_cast<mode_t>(value);
+  config->server.listeners.tls.reload_interval =
+      absl::Seconds(config->tls_reload_seconds);
   if (!ParseLogLevel(config->log_level, &config->parsed_log_level)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--log-level: \"", config->log_level,

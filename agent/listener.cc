@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -124,22 +127,34 @@ absl::Status ValidateListenerOptions(const ListenerOptions& options) {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeTcpCredentials(
     const TlsFiles& tls) {
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions ssl;
-  auto cert = ReadFile(tls.cert_file, "tls-cert");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFile(tls.key_file, "tls-key");
-  if (!key.ok()) return key.status();
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!tls.client_ca_file.empty()) {
-    auto ca = ReadFile(tls.client_ca_file, "tls-client-ca");
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
-    ssl.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  } else {
-    ssl.client_certificate_request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  // Read once here so that a missing or unreadable file stops the start
+  // with the flag's name; the provider then re-reads them.
+  for (const auto& [path, flag] :
+       {std::pair{tls.cert_file, "tls-cert"},
+        std::pair{tls.key_file, "tls-key"},
+        std::pair{tls.client_ca_file, "tls-client-ca"}}) {
+    if (path.empty()) continue;
+    if (auto read = ReadFile(path, flag); !read.ok()) return read.status();
   }
-  return grpc::SslServerCredentials(ssl);
+  // The files are watched: renewed certificates are used for new
+  // connections within reload_interval, and open streams stay up.
+  const unsigned int interval = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(tls.reload_interval)));
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          tls.key_file, tls.cert_file, tls.client_ca_file, interval);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file.empty()) {
+    // A client certificate is verified if presented, not required: a client
+    // without one may query; the control RPCs ask for an authorised one.
+    options.watch_root_certs();
+    options.set_cert_request_type(
+        GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::Status PrepareUnixSocket(const std::string& path) {

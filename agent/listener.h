@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace xenlet::agent {
 
@@ -20,8 +21,12 @@ inline constexpr char kDefaultSocketPath[] = "/run/xenlet/xenlet.sock";
 struct TlsFiles {
   std::string cert_file;       // PEM server certificate chain
   std::string key_file;        // PEM private key
-  std::string client_ca_file;  // PEM CA bundle: require and verify client
-                               // certificates signed by it
+  std::string client_ca_file;  // PEM CA bundle: verify client certificates
+                               // against it (a client without one may still
+                               // query; control needs an authorised one)
+  // How often the three files are read again: renewed certificates apply
+  // to new connections without a restart, and open streams stay up.
+  absl::Duration reload_interval = absl::Seconds(60);
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 

@@ -1,11 +1,16 @@
 // A TLS listener with mutual authentication: only clients whose certificate
 // is on the --control-client list may call ControlService over TCP.
+#include <filesystem>
+#include <fstream>
+
+#include "absl/time/clock.h"
 #include "agent/server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_certs.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
+#include "xenlet/v1/domain_service.grpc.pb.h"
 
 namespace xenlet::agent {
 namespace {
@@ -74,10 +79,20 @@ TEST_F(TlsControlTest, OtherClientIsDenied) {
   EXPECT_NE(status.error_message().find("not authorised"), std::string::npos);
 }
 
-TEST_F(TlsControlTest, ClientWithoutCertificateCannotConnect) {
-  grpc::Status status = Pause(Connect(nullptr));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+// A TLS client without a certificate may query, but not control.
+TEST_F(TlsControlTest, ClientWithoutCertificateQueriesButCannotControl) {
+  std::shared_ptr<grpc::Channel> channel = Connect(nullptr);
+  grpc::Status status = Pause(channel);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << status.error_message();
+  EXPECT_NE(status.error_message().find("client certificate"),
+            std::string::npos);
+  auto domains = v1::DomainService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  v1::ListDomainsResponse list;
+  EXPECT_TRUE(domains->ListDomains(&context, {}, &list).ok());
 }
 
 TEST_F(TlsControlTest, ClientFromAnotherCaCannotConnect) {
@@ -86,6 +101,76 @@ TEST_F(TlsControlTest, ClientFromAnotherCaCannotConnect) {
   CertFiles client = other_ca.IssueClient("orchestrator");
   EXPECT_EQ(Pause(Connect(&client)).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+}
+
+// Renewed certificates are picked up from the files without a restart,
+// and a stream opened before stays open.
+TEST(TlsReloadTest, RenewedCertificatesApplyAndStreamsStayOpen) {
+  xenlet::testing::TempDir dir, old_dir, new_dir;
+  xenlet::testing::TestCa old_ca(old_dir.path(), "old-ca");
+  xenlet::testing::TestCa new_ca(new_dir.path(), "new-ca");
+  const std::string cert = dir.File("server.pem"), key = dir.File("server.key");
+  auto install = [&](const CertFiles& files) {
+    // Written aside, then renamed: the watcher never reads half a file.
+    for (const auto& [from, to] :
+         {std::pair{files.cert, cert}, std::pair{files.key, key}}) {
+      std::ofstream(to + ".new") << ReadFileOrDie(from);
+      std::filesystem::rename(to + ".new", to);
+    }
+  };
+  install(old_ca.IssueServer("xenlet-host"));
+  store::DomainStore store;
+  ServerOptions options;
+  options.listeners.unix_socket = dir.File("xenlet.sock");
+  options.listeners.tcp_address = "127.0.0.1:0";
+  options.listeners.tls.cert_file = cert;
+  options.listeners.tls.key_file = key;
+  options.listeners.tls.reload_interval = absl::Seconds(1);
+  auto server = AgentServer::Start(options, {&store});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel_trusting = [&](const xenlet::testing::TestCa& ca) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFileOrDie(ca.cert_file());
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a new connection
+    return grpc::CreateCustomChannel(
+        "localhost:" + std::to_string((*server)->tcp_port()),
+        grpc::SslCredentials(ssl), args);
+  };
+  auto list_ok = [&](const xenlet::testing::TestCa& ca) {
+    auto stub = v1::DomainService::NewStub(channel_trusting(ca));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(2));
+    v1::ListDomainsResponse response;
+    return stub->ListDomains(&context, {}, &response).ok();
+  };
+  ASSERT_TRUE(list_ok(old_ca));
+  // A watch stream on a connection made with the old certificate.
+  auto watcher = v1::DomainService::NewStub(channel_trusting(old_ca));
+  grpc::ClientContext watch_context;
+  v1::WatchDomainsRequest watch_request;
+  watch_request.set_initial_state(true);
+  auto stream = watcher->WatchDomains(&watch_context, watch_request);
+  v1::WatchDomainsResponse message;
+  ASSERT_TRUE(stream->Read(&message));  // SYNCED of an empty store
+  ASSERT_EQ((*server)->open_streams(), 1u);
+
+  install(new_ca.IssueServer("xenlet-host"));
+  // Bounded polling for a condition: the provider re-reads every second.
+  bool renewed = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!renewed && absl::Now() < deadline) {
+    renewed = list_ok(new_ca);
+    if (!renewed) absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(renewed) << "the renewed certificate was never served";
+  EXPECT_FALSE(list_ok(old_ca)) << "the old CA still verifies the agent";
+  EXPECT_EQ((*server)->open_streams(), 1u) << "the reload dropped the stream";
+  watch_context.TryCancel();
+  while (stream->Read(&message)) {
+  }
+  (*server)->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace
