@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "agent/grpc_status.h"
 #include "agent/request_validation.h"
 #include "agent/unary.h"
@@ -25,21 +27,10 @@ std::string Caller(const grpc::CallbackServerContext& context) {
   return context.peer();
 }
 
-const char* OutcomeName(v1::ControlOutcome outcome) {
-  switch (outcome) {
-    case v1::CONTROL_OUTCOME_DONE:
-      return "done";
-    case v1::CONTROL_OUTCOME_NOT_FOUND:
-      return "not_found";
-    case v1::CONTROL_OUTCOME_ALREADY:
-      return "already";
-    case v1::CONTROL_OUTCOME_REFUSED:
-      return "refused";
-    case v1::CONTROL_OUTCOME_FAILED:
-      return "failed";
-    default:
-      return "unspecified";
-  }
+// CONTROL_OUTCOME_DONE -> "done", for audit lines and metric labels.
+std::string OutcomeName(v1::ControlOutcome outcome) {
+  return absl::AsciiStrToLower(
+      absl::StripPrefix(v1::ControlOutcome_Name(outcome), "CONTROL_OUTCOME_"));
 }
 
 // The selector as the caller wrote it, for the audit line.

@@ -21,23 +21,6 @@ using xenlet::v1::ControlResponse;
 // The API's batch bound (ControlService requests' selectors).
 constexpr size_t kMaxControlSelectors = 1000;
 
-const char* OutcomeName(v1::ControlOutcome outcome) {
-  switch (outcome) {
-    case v1::CONTROL_OUTCOME_DONE:
-      return "done";
-    case v1::CONTROL_OUTCOME_NOT_FOUND:
-      return "not_found";
-    case v1::CONTROL_OUTCOME_ALREADY:
-      return "already";
-    case v1::CONTROL_OUTCOME_REFUSED:
-      return "refused";
-    case v1::CONTROL_OUTCOME_FAILED:
-      return "failed";
-    default:
-      return "-";
-  }
-}
-
 // "7", a UUID, "name:NAME", or "7@UUID": domid 7 only if it is still that
 // domain (expect_uuid).
 absl::StatusOr<v1::DomainSelector> ParseControlSelector(
@@ -95,7 +78,7 @@ int Render(const GlobalOptions& global, const ControlResponse& response,
       const bool resolved = !r.uuid().empty();
       table.AddRow({SelectorToString(r.selector()),
                     resolved ? absl::StrCat(r.domid()) : "-",
-                    resolved ? r.uuid() : "-", OutcomeName(r.outcome()),
+                    resolved ? r.uuid() : "-", ControlOutcomeName(r.outcome()),
                     r.forced() ? "yes" : "-",
                     r.status().message().empty() ? "-" : r.status().message()});
     }

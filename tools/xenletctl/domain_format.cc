@@ -58,6 +58,11 @@ std::string ShutdownReasonName(xenlet::v1::ShutdownReason reason) {
                    "SHUTDOWN_REASON_");
 }
 
+std::string ControlOutcomeName(xenlet::v1::ControlOutcome outcome) {
+  return ShortName(xenlet::v1::ControlOutcome_descriptor(), outcome,
+                   "CONTROL_OUTCOME_");
+}
+
 std::string TransitionName(xenlet::v1::Transition transition) {
   return ShortName(xenlet::v1::Transition_descriptor(), transition,
                    "TRANSITION_");

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
+#include "xenlet/v1/control_service.pb.h"
 #include "xenlet/v1/domain.pb.h"
 #include "xenlet/v1/domain_service.pb.h"
 #include "xenlet/v1/host_service.pb.h"
@@ -24,6 +25,7 @@ std::string StateName(xenlet::v1::DomainState state);
 std::string XenstoreStateName(xenlet::v1::XenstoreConnectionState state);
 std::string ShutdownReasonName(xenlet::v1::ShutdownReason reason);
 std::string TransitionName(xenlet::v1::Transition transition);
+std::string ControlOutcomeName(xenlet::v1::ControlOutcome outcome);
 std::string EventTypeName(xenlet::v1::EventType type);
 std::string ResyncReasonName(xenlet::v1::ResyncReason reason);
 
