@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "agent/grpc_status.h"
+#include "common/log.h"
 #include "store/uuid.h"
 #include "xen/errno_status.h"
 
@@ -97,6 +98,27 @@ std::optional<std::string> Untouchable(const v1::Domain& d) {
   return std::nullopt;
 }
 
+// One xenstore connection per batch, made when first needed.
+class BatchXenstore {
+ public:
+  explicit BatchXenstore(const ActionBackends& b) : b_(b) {}
+  absl::StatusOr<xen::XenstoreClient*> Get() {
+    if (!client_) {
+      if (!b_.connect_xenstore) {
+        return absl::UnavailableError("no xenstore connection");
+      }
+      auto c = b_.connect_xenstore();
+      if (!c.ok()) return c.status();
+      client_ = std::move(*c);
+    }
+    return client_.get();
+  }
+
+ private:
+  const ActionBackends& b_;
+  std::unique_ptr<xen::XenstoreClient> client_;
+};
+
 const char* Word(xen::ShutdownReason reason) {
   return xen::ShutdownRequestWord(reason);
 }
@@ -139,6 +161,14 @@ std::vector<v1::ControlResult> DomainActions::Run(
     targets.push_back({i, *d});
   }
 
+  BatchXenstore xenstore(b_);
+  auto xs_or_null = [&]() -> xen::XenstoreClient* {
+    auto xs = xenstore.Get();
+    if (xs.ok()) return *xs;
+    LogWarning("control_xenstore_unavailable",
+               {{"error", std::string(xs.status().message())}});
+    return nullptr;
+  };
   std::vector<Domid> asked;  // shutdown requests written, by domid
   std::map<Domid, int> index_of;
   for (const auto& [i, d] : targets) {
@@ -177,7 +207,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
           continue;
         }
         Expect(action, *d, caller, within);
-        s = Destroy(domid, d->uuid(), dying);
+        s = Destroy(domid, d->uuid(), dying, xs_or_null());
         break;
       case DomainAction::kShutdown:
         if (dying || d->flags().shutdown()) {
@@ -187,8 +217,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
         Expect(action, *d, caller, within);
         if (shutdown.timeout > absl::ZeroDuration()) {
           // libxl__domain_pvcontrol_write: the request word.
-          auto xs = b_.connect_xenstore ? b_.connect_xenstore()
-                                        : absl::UnavailableError("no xenstore");
+          auto xs = xenstore.Get();
           s = xs.ok() ? (*xs)->Write(absl::StrCat(xen::DomainPath(domid),
                                                   "/control/shutdown"),
                                      Word(shutdown.reason))
@@ -247,7 +276,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
     absl::Status s;
     if (std::find(stuck.begin(), stuck.end(), domid) != stuck.end()) {
       // Not even Xen's shutdown took: destroy it, as libxl would.
-      s = Destroy(domid, r.uuid(), false);
+      s = Destroy(domid, r.uuid(), false, xs_or_null());
     }
     Outcome(&r, s.ok() ? v1::CONTROL_OUTCOME_DONE : v1::CONTROL_OUTCOME_FAILED,
             s);
@@ -290,26 +319,23 @@ void DomainActions::Expect(DomainAction action, const v1::Domain& d,
 }
 
 absl::Status DomainActions::Destroy(Domid domid, const std::string& uuid,
-                                    bool dying) {
+                                    bool dying, xen::XenstoreClient* xs) {
   // libxl__destroy_domid: pause (a failure does not stop it), the
   // domain's keys, then the destroy hypercall. Only these fixed paths of
   // this domain are ever removed.
   if (!dying) b_.hypervisor->PauseDomain(domid).IgnoreError();
-  if (b_.connect_xenstore) {
-    if (auto xs = b_.connect_xenstore(); xs.ok()) {
-      const std::string dom = xen::DomainPath(domid);
-      std::vector<std::string> paths;
-      for (const char* kind : {"vif", "vbd", "qdisk", "console"}) {
-        paths.push_back(
-            absl::StrCat("/local/domain/0/backend/", kind, "/", domid));
-      }
-      if (!uuid.empty()) paths.push_back("/vm/" + uuid);
-      paths.push_back(dom);
-      paths.push_back(absl::StrCat("/libxl/", domid));
-      for (const std::string& path : paths) {
-        absl::Status s = (*xs)->Remove(path);
-        if (!s.ok() && s.code() != absl::StatusCode::kNotFound) return s;
-      }
+  if (xs) {
+    std::vector<std::string> paths;
+    for (const char* kind : {"vif", "vbd", "qdisk", "console"}) {
+      paths.push_back(
+          absl::StrCat("/local/domain/0/backend/", kind, "/", domid));
+    }
+    if (!uuid.empty()) paths.push_back("/vm/" + uuid);
+    paths.push_back(xen::DomainPath(domid));
+    paths.push_back(absl::StrCat("/libxl/", domid));
+    for (const std::string& path : paths) {
+      absl::Status s = xs->Remove(path);
+      if (!s.ok() && s.code() != absl::StatusCode::kNotFound) return s;
     }
   }
   return b_.hypervisor->DestroyDomain(domid);

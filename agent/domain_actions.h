@@ -61,7 +61,9 @@ class DomainActions {
       const std::function<bool()>& cancelled = nullptr);
 
  private:
-  absl::Status Destroy(xen::Domid domid, const std::string& uuid, bool dying);
+  // xs: the batch's xenstore connection, or null (the keys then stay).
+  absl::Status Destroy(xen::Domid domid, const std::string& uuid, bool dying,
+                       xen::XenstoreClient* xs);
   // Waits until every domain of domids is shut down, dying or gone in the
   // model, up to deadline; returns the ones that are not.
   std::vector<xen::Domid> AwaitShutdown(std::vector<xen::Domid> domids,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "agent/server.h"
 #include "gtest/gtest.h"
 #include "metrics/control_metrics.h"
@@ -78,7 +79,8 @@ class ControlTest : public ::testing::Test {
     model_.reset();
   }
 
-  // A running domain the model holds.
+  // A running domain the model holds, with its name (keys come through
+  // xenstore watches, after the sweep).
   sim::CreatedDomain Create(const std::string& name,
                             std::optional<xen::Domid> domid = std::nullopt) {
     sim::DomainSpec spec;
@@ -86,8 +88,33 @@ class ControlTest : public ::testing::Test {
     spec.domid = domid;
     auto created = toolstack_->CreateDomain(spec);
     EXPECT_TRUE(created.ok()) << created.status();
+    if (!created.ok()) return {};
     Sync();
-    return created.ok() ? *created : sim::CreatedDomain{};
+    EXPECT_TRUE(WaitForModel([&](const store::Snapshot& s) {
+      auto d = s.domains.Get(created->domid);
+      return d && d->name() == name && d->uuid() == created->uuid &&
+             !d->flags().paused();
+    })) << name
+        << " never reached the model";
+    return *created;
+  }
+
+  // Waits (bounded) on the store's commits until pred holds.
+  bool WaitForModel(const std::function<bool(const store::Snapshot&)>& pred) {
+    store::WatchBegin watch = model_->store().Watch({}, {});
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    bool held = false;
+    while (!(held = pred(*model_->store().snapshot())) &&
+           absl::Now() < deadline) {
+      while (watch.subscription->Pop()) {
+      }
+      auto woken = std::make_shared<absl::Notification>();
+      if (watch.subscription->WaitForEvents([woken] { woken->Notify(); })) {
+        woken->WaitForNotificationWithDeadline(deadline);
+      }
+    }
+    model_->store().Unwatch(watch.subscription);
+    return held;
   }
 
   // The model catches up with the hypervisor (and, through the sweep it
