@@ -296,6 +296,10 @@ TEST_F(ControlTest, NothingEverActsOnDom0) {
   ASSERT_TRUE(xs.ok());
   if (auto name = (*xs)->Read("/local/domain/0/name"); name.ok()) {
     dom0.push_back(ByName(*name));
+    ASSERT_TRUE(WaitForModel([&](const store::Snapshot& s) {
+      auto d = s.domains.Get(0);
+      return d && d->name() == *name;
+    })) << "dom0's name never reached the model";
   }
   auto expect_refused = [](const v1::ControlResponse& r) {
     for (const auto& result : r.results()) {
