@@ -14,6 +14,8 @@ packages=(
   xen-utils-4.17 xenstore-utils
   # tests: format check, TLS certificates, CI summary
   clang-format openssl python3 git
+  # tests/fuzz: clang with libFuzzer and ASan (tools/fuzz.sh)
+  clang-14 libclang-rt-14-dev
   # tests/metrics: promtool and a real Prometheus server scraping the agent
   prometheus
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Counts test cases of a `bazel test` run: prints "N passed, N failed".
 
-argv: the run's output, the bazel-testlogs directory, bazel's exit code.
+argv: the run's output, the bazel-testlogs directory, bazel's exit code,
+and optionally tools/fuzz.sh's output (each fuzz target one case).
 For each target line of Bazel's summary, the cases come from the target's
 test.xml (gtest's own, or Bazel's one-case file for shell tests). A target
 that failed to build, timed out without cases, or has no XML counts as one
@@ -54,6 +55,16 @@ def main():
                     passed += 1
                 elif status != 'SKIPPED':
                     failed += 1
+    # tools/fuzz.sh's lines: "fuzz NAME: passed ..." or "... failed ...".
+    if len(sys.argv) > 4 and os.path.exists(sys.argv[4]):
+        with open(sys.argv[4], errors='replace') as f:
+            for line in f:
+                m = re.match(r'fuzz \S+: (passed|failed)', line)
+                if m:
+                    if m.group(1) == 'passed':
+                        passed += 1
+                    else:
+                        failed += 1
     if rc not in (0, 3) and failed == 0:
         failed = 1
     print(f'{passed} passed, {failed} failed')
