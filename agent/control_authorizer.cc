@@ -17,8 +17,11 @@ absl::Status ControlAuthorizer::Authorize(
   if (absl::StartsWith(context.peer(), "unix:")) return absl::OkStatus();
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) {
-    return absl::PermissionDeniedError(
-        "control RPCs over TCP need a TLS client certificate");
+    // No identity at all: UNAUTHENTICATED (a known one not on the list is
+    // PERMISSION_DENIED below).
+    return absl::UnauthenticatedError(
+        "control RPCs over TCP need a TLS client certificate "
+        "(--tls-cert/--tls-key in xenletctl)");
   }
   for (const char* property :
        {"x509_common_name", "x509_subject_alternative_name"}) {

@@ -25,7 +25,9 @@ class ControlAuthorizer {
   explicit ControlAuthorizer(ControlPolicy policy)
       : policy_(std::move(policy)) {}
 
-  // OK, or PERMISSION_DENIED saying why.
+  // OK; UNAUTHENTICATED without a client certificate over TCP;
+  // PERMISSION_DENIED when control is off or the certificate is not
+  // authorised. Each says why.
   absl::Status Authorize(const grpc::CallbackServerContext& context) const;
 
  private:

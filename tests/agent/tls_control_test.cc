@@ -83,7 +83,7 @@ TEST_F(TlsControlTest, OtherClientIsDenied) {
 TEST_F(TlsControlTest, ClientWithoutCertificateQueriesButCannotControl) {
   std::shared_ptr<grpc::Channel> channel = Connect(nullptr);
   grpc::Status status = Pause(channel);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << status.error_message();
   EXPECT_NE(status.error_message().find("client certificate"),
             std::string::npos);
