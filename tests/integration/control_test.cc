@@ -4,8 +4,11 @@
 // guests; the cooperative-then-forced path against guests that ignore
 // control/shutdown; destroy as libxl does. Nothing ever shuts down or
 // destroys dom0 (the simulated host records a halt if anything does).
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -336,6 +339,42 @@ TEST_F(ControlTest, NothingEverActsOnDom0) {
   EXPECT_FALSE((*xs)->Read("/local/domain/0/control/shutdown").ok() &&
                !(*xs)->Read("/local/domain/0/control/shutdown")->empty())
       << "a shutdown request was written for dom0";
+}
+
+// Every item of a control call is one audit line naming the caller, the
+// method, the selector, the domain and the outcome. (The agent logs to
+// stderr; the test points its fd 2 at a file for the call.)
+TEST_F(ControlTest, EachItemIsAnAuditLineNamingTheCaller) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain d = Create("audited");
+  const std::string path = dir_.File("stderr.log");
+  const int saved = dup(2);
+  const int file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(file, 0);
+  ASSERT_EQ(dup2(file, 2), 2);
+  v1::PauseDomainsRequest request;
+  *request.add_selectors() = ByName("audited");
+  *request.add_selectors() = ByDomid(999);
+  request.set_request_id("audit-1");
+  Call(&v1::ControlService::Stub::PauseDomains, request);
+  dup2(saved, 2);
+  close(saved);
+  close(file);
+  std::ifstream in(path);
+  std::vector<std::string> audit;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(" audit ") != std::string::npos) audit.push_back(line);
+  }
+  ASSERT_EQ(audit.size(), 2u);
+  for (const char* want :
+       {"caller=unix:", "method=PauseDomains", "request_id=audit-1",
+        "selector=name:audited", "outcome=done"}) {
+    EXPECT_NE(audit[0].find(want), std::string::npos)
+        << want << ": " << audit[0];
+  }
+  EXPECT_NE(audit[0].find(absl::StrCat("domid=", d.domid)), std::string::npos)
+      << audit[0];
+  EXPECT_NE(audit[1].find("outcome=not_found"), std::string::npos) << audit[1];
 }
 
 // The events an action causes carry who asked; a change another toolstack
