@@ -14,6 +14,20 @@ absl::Status ControlAuthorizer::Authorize(
         "control RPCs are disabled on this agent (start it with "
         "--enable-control)");
   }
+  // A unix-socket caller: its uid or gid, if the policy names any.
+  if (auto peer = peers_ ? peers_->Find(context.peer()) : std::nullopt) {
+    const auto& uids = policy_.allowed_uids;
+    const auto& gids = policy_.allowed_gids;
+    if ((uids.empty() && gids.empty()) ||
+        std::find(uids.begin(), uids.end(), peer->uid) != uids.end() ||
+        std::find(gids.begin(), gids.end(), peer->gid) != gids.end()) {
+      return absl::OkStatus();
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("uid ", peer->uid, " (gid ", peer->gid,
+                     ") is not allowed control RPCs on the unix socket "
+                     "(--control-uid/--control-gid)"));
+  }
   if (absl::StartsWith(context.peer(), "unix:")) return absl::OkStatus();
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "agent/unix_acceptor.h"
 
 namespace xenlet::agent {
 
@@ -18,12 +19,17 @@ struct ControlPolicy {
   bool enabled = false;
   // Certificate identities (CN or SAN) allowed to call control RPCs over TLS.
   std::vector<std::string> allowed_clients;
+  // Unix-socket callers allowed control, by uid or gid (SO_PEERCRED). Both
+  // empty: whoever the socket's mode and group let connect.
+  std::vector<uid_t> allowed_uids;
+  std::vector<gid_t> allowed_gids;
 };
 
 class ControlAuthorizer {
  public:
-  explicit ControlAuthorizer(ControlPolicy policy)
-      : policy_(std::move(policy)) {}
+  // peers: the unix socket's callers' credentials (null: none known).
+  ControlAuthorizer(ControlPolicy policy, const PeerCredentials* peers)
+      : policy_(std::move(policy)), peers_(peers) {}
 
   // OK; UNAUTHENTICATED without a client certificate over TCP;
   // PERMISSION_DENIED when control is off or the certificate is not
@@ -32,6 +38,7 @@ class ControlAuthorizer {
 
  private:
   ControlPolicy policy_;
+  const PeerCredentials* const peers_;
 };
 
 }  // namespace xenlet::agent

@@ -13,8 +13,14 @@
 namespace xenlet::agent {
 namespace {
 
-// Who asked: the TLS identity the authorizer accepted, else the peer.
-std::string Caller(const grpc::CallbackServerContext& context) {
+// Who asked: the TLS identity the authorizer accepted, the unix caller's
+// credentials, else the peer.
+std::string Caller(const grpc::CallbackServerContext& context,
+                   const PeerCredentials* peers) {
+  if (auto peer = peers ? peers->Find(context.peer()) : std::nullopt) {
+    return absl::StrCat("unix:uid=", peer->uid, ",gid=", peer->gid,
+                        ",pid=", peer->pid);
+  }
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth && auth->IsPeerAuthenticated()) {
     for (const char* property :
@@ -81,7 +87,7 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
   // Authorisation first, so that an unauthorised caller learns nothing
   // about the host from validation messages.
   if (auto s = authorizer_.Authorize(*context); !s.ok()) {
-    LogWarning("control_denied", {{"caller", Caller(*context)},
+    LogWarning("control_denied", {{"caller", Caller(*context, peers_)},
                                   {"method", method},
                                   {"reason", std::string(s.message())}});
     if (metrics_) metrics_->RecordDenied(method);
@@ -109,7 +115,7 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
   auto done = std::make_shared<std::atomic<bool>>(false);
   auto work = [this, context, reactor, &request, response, method, action,
                shutdown, done, claim] {
-    const std::string caller = Caller(*context);
+    const std::string caller = Caller(*context, peers_);
     if (claim.slot && !claim.first) {
       // A retry: the first call's answer, once it has one; nothing acts.
       while (!claim.slot->done.WaitForNotificationWithTimeout(

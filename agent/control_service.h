@@ -22,9 +22,12 @@ class ControlServiceImpl final : public v1::ControlService::CallbackService {
  public:
   // Without backends.hypervisor every authorised call is UNAVAILABLE.
   // metrics (optional) counts every item and every denial.
-  ControlServiceImpl(ControlPolicy policy, ActionBackends backends,
+  // peers: the unix socket's callers' credentials (agent/unix_acceptor.h).
+  ControlServiceImpl(ControlPolicy policy, const PeerCredentials* peers,
+                     ActionBackends backends,
                      metrics::ControlMetrics* metrics = nullptr)
-      : authorizer_(std::move(policy)),
+      : authorizer_(std::move(policy), peers),
+        peers_(peers),
         actions_(backends),
         available_(backends.hypervisor != nullptr && backends.store),
         metrics_(metrics) {}
@@ -58,6 +61,7 @@ class ControlServiceImpl final : public v1::ControlService::CallbackService {
                                    v1::ControlResponse* response);
 
   ControlAuthorizer authorizer_;
+  const PeerCredentials* const peers_;
   DomainActions actions_;
   RequestIds request_ids_;
   const bool available_;

@@ -58,8 +58,18 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
 
   app->add_flag("--enable-control", config->server.control.enabled,
                 "Serve ControlService (pause, unpause, shutdown, destroy). "
-                "Callers on the unix socket are allowed; TCP callers need a "
-                "client certificate named by --control-client")
+                "Callers on the unix socket are allowed (see --control-uid); "
+                "TCP callers need a client certificate named by "
+                "--control-client")
+      ->group("Control");
+  app->add_option("--control-uid", config->server.control.allowed_uids,
+                  "Only these unix-socket callers (by uid, from SO_PEERCRED) "
+                  "may use ControlService; repeatable. With neither this nor "
+                  "--control-gid, whoever the socket lets connect may")
+      ->group("Control");
+  app->add_option("--control-gid", config->server.control.allowed_gids,
+                  "Unix-socket callers of this (primary) gid may use "
+                  "ControlService; repeatable")
       ->group("Control");
   app->add_option("--control-client", config->server.control.allowed_clients,
                   "A TLS client identity (certificate CN or SAN) allowed to "

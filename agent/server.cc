@@ -29,8 +29,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   agent->host_service_ = std::make_unique<HostServiceImpl>(
       HostSources{backends.store, backends.model, backends.calls,
                   [domains] { return domains->open_streams(); }});
+  agent->peers_ = std::make_unique<PeerCredentials>();
   agent->control_service_ = std::make_unique<ControlServiceImpl>(
-      options.control,
+      options.control, agent->peers_.get(),
       ActionBackends{backends.control_hypervisor, backends.store,
                      backends.xenstore,
                      backends.model ? &backends.model->initiators() : nullptr},
@@ -47,10 +48,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
 
+  // The unix socket is the agent's own (agent/unix_acceptor.h), so that a
+  // caller's uid and gid are known; it is opened once the server runs.
   if (!listeners.unix_socket.empty()) {
     if (auto s = PrepareUnixSocket(listeners.unix_socket); !s.ok()) return s;
-    builder.AddListeningPort(absl::StrCat("unix:", listeners.unix_socket),
-                             grpc::InsecureServerCredentials());
     agent->unix_socket_ = listeners.unix_socket;
   }
   if (!listeners.tcp_address.empty()) {
@@ -85,6 +86,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
         absl::StrCat("--listen: cannot bind ", listeners.tcp_address));
   }
   if (!agent->unix_socket_.empty()) {
+    auto acceptor = UnixAcceptor::Start(
+        agent->unix_socket_, agent->server_.get(), agent->peers_.get());
+    if (!acceptor.ok()) {
+      agent->Shutdown(absl::ZeroDuration());
+      return acceptor.status();
+    }
+    agent->unix_acceptor_ = std::move(*acceptor);
     if (auto s = SecureUnixSocket(agent->unix_socket_, listeners.socket_mode,
                                   listeners.socket_group);
         !s.ok()) {
@@ -104,6 +112,7 @@ AgentServer::~AgentServer() { Shutdown(absl::ZeroDuration()); }
 void AgentServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
+  if (unix_acceptor_) unix_acceptor_->Stop();
   server_->GetHealthCheckService()->SetServingStatus(false);
   domain_service_->EndStreams();
   auto deadline = std::chrono::system_clock::now() +

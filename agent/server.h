@@ -14,6 +14,7 @@
 #include "agent/control_authorizer.h"
 #include "agent/domain_service.h"
 #include "agent/listener.h"
+#include "agent/unix_acceptor.h"
 #include "metrics/control_metrics.h"
 #include "metrics/grpc_metrics.h"
 #include "metrics/xen_call_metrics.h"
@@ -83,7 +84,10 @@ class AgentServer {
   std::unique_ptr<DomainServiceImpl> domain_service_;
   std::unique_ptr<HostServiceImpl> host_service_;
   std::unique_ptr<ControlServiceImpl> control_service_;
+  std::unique_ptr<PeerCredentials> peers_;
   std::unique_ptr<grpc::Server> server_;
+  // After server_: destroyed (stopped) before it.
+  std::unique_ptr<UnixAcceptor> unix_acceptor_;
   std::string unix_socket_;
   int tcp_port_ = 0;
   bool shut_down_ = false;

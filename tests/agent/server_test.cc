@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -33,10 +34,13 @@ using xenlet::testing::TempDir;
 
 class ServerTest : public ::testing::Test {
  protected:
-  void StartServer(bool control_enabled) {
+  void StartServer(bool control_enabled, std::vector<uid_t> uids = {},
+                   std::vector<gid_t> gids = {}) {
     ServerOptions options;
     options.listeners.unix_socket = dir_.File("xenlet.sock");
     options.control.enabled = control_enabled;
+    options.control.allowed_uids = std::move(uids);
+    options.control.allowed_gids = std::move(gids);
     auto server = AgentServer::Start(options, {&store_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -170,6 +174,32 @@ TEST_F(ServerTest, MethodsWithoutTheirBackendSaySo) {
     *q.add_selectors() = selector;
     expect_unavailable(control->DestroyDomains(&c, q, &r), "DestroyDomains");
   }
+}
+
+// On the unix socket the caller's uid and gid (SO_PEERCRED) decide, when
+// the policy names any: this test's own uid is refused unless named.
+TEST_F(ServerTest, UnixCallersAreAllowedControlByUidOrGid) {
+  auto pause = [this] {
+    auto control = v1::ControlService::NewStub(channel_);
+    grpc::ClientContext c;
+    v1::PauseDomainsRequest q;
+    q.add_selectors()->set_domid(3);
+    v1::ControlResponse r;
+    return control->PauseDomains(&c, q, &r);
+  };
+  StartServer(true, {getuid() + 12345});
+  grpc::Status refused = pause();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(refused.error_message().find(absl::StrCat("uid ", getuid())),
+            std::string::npos)
+      << refused.error_message();
+  server_->Shutdown(absl::ZeroDuration());
+  // Allowed by uid, then by gid: past the check (no hypervisor here).
+  StartServer(true, {getuid()});
+  EXPECT_EQ(pause().error_code(), grpc::StatusCode::UNAVAILABLE);
+  server_->Shutdown(absl::ZeroDuration());
+  StartServer(true, {getuid() + 12345}, {getgid()});
+  EXPECT_EQ(pause().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(ServerTest, ControlIsRefusedUnlessEnabled) {

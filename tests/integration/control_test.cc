@@ -367,7 +367,7 @@ TEST_F(ControlTest, EachItemIsAnAuditLineNamingTheCaller) {
   }
   ASSERT_EQ(audit.size(), 2u);
   for (const char* want :
-       {"caller=unix:", "method=PauseDomains", "request_id=audit-1",
+       {"caller=\"unix:uid=", "method=PauseDomains", "request_id=audit-1",
         "selector=name:audited", "outcome=done"}) {
     EXPECT_NE(audit[0].find(want), std::string::npos)
         << want << ": " << audit[0];
