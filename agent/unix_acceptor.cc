@@ -93,8 +93,15 @@ void UnixAcceptor::Loop() {
     const int fd =
         accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
-      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
-        LogWarning("unix_accept_failed", {{"error", strerror(errno)}});
+      const int err = errno;
+      if (err != EINTR && err != EAGAIN && err != ECONNABORTED) {
+        LogWarning("unix_accept_failed", {{"error", strerror(err)}});
+      }
+      // Out of descriptors: the pending connection stays readable, so
+      // give the process a moment instead of spinning on it.
+      if (err == EMFILE || err == ENFILE) {
+        pollfd stop = {stop_fd_, POLLIN, 0};
+        poll(&stop, 1, 100);
       }
       continue;
     }
