@@ -175,7 +175,33 @@ std::vector<v1::ControlResult> DomainActions::Run(
     v1::ControlResult& r = results[i];
     const Domid domid = d->domid();
     index_of[domid] = i;
-    const bool dying = d->flags().dying();
+    // The model may lag the hypervisor (a pause makes no event before the
+    // next sweep): what is already so is read from Xen, for this domain.
+    auto now = b_.hypervisor->GetDomainInfo(domid);
+    if (!now.ok() && now.status().code() == absl::StatusCode::kNotFound) {
+      Outcome(&r,
+              action == DomainAction::kDestroy ? v1::CONTROL_OUTCOME_ALREADY
+                                               : v1::CONTROL_OUTCOME_NOT_FOUND,
+              action == DomainAction::kDestroy
+                  ? absl::OkStatus()
+                  : absl::NotFoundError(
+                        absl::StrCat("domain ", domid, " is gone")));
+      continue;
+    }
+    if (!now.ok()) {
+      Outcome(&r, v1::CONTROL_OUTCOME_FAILED, now.status());
+      continue;
+    }
+    if (now->Uuid() != d->uuid()) {
+      Outcome(&r, v1::CONTROL_OUTCOME_REFUSED,
+              absl::FailedPreconditionError(
+                  absl::StrCat("domid ", domid, " was just re-used by domain ",
+                               now->Uuid(), "; nothing done")));
+      continue;
+    }
+    const bool dying = now->dying;
+    const bool paused = now->paused;
+    const bool is_shut_down = now->shutdown;
     // Before each action: the events it causes are the caller's (the
     // reconciler may commit them before the action returns).
     const absl::Duration within =
@@ -192,11 +218,11 @@ std::vector<v1::ControlResult> DomainActions::Run(
                   absl::FailedPreconditionError("the domain is dying"));
           continue;
         }
-        if (d->flags().paused() == pause) {
+        if (paused == pause) {
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
-        Expect(action, *d, caller, within);
+        Expect(action, *d, is_shut_down, caller, within);
         s = pause ? b_.hypervisor->PauseDomain(domid)
                   : b_.hypervisor->UnpauseDomain(domid);
         break;
@@ -206,15 +232,15 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
-        Expect(action, *d, caller, within);
+        Expect(action, *d, is_shut_down, caller, within);
         s = Destroy(domid, d->uuid(), dying, xs_or_null());
         break;
       case DomainAction::kShutdown:
-        if (dying || d->flags().shutdown()) {
+        if (dying || is_shut_down) {
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
-        Expect(action, *d, caller, within);
+        Expect(action, *d, is_shut_down, caller, within);
         if (shutdown.timeout > absl::ZeroDuration()) {
           // libxl__domain_pvcontrol_write: the request word.
           auto xs = xenstore.Get();
@@ -234,6 +260,8 @@ std::vector<v1::ControlResult> DomainActions::Run(
     Outcome(&r, s.ok() ? v1::CONTROL_OUTCOME_DONE : v1::CONTROL_OUTCOME_FAILED,
             s);
   }
+  // Let the model see at once what was done.
+  if (!targets.empty() && b_.resync) b_.resync();
   if (action != DomainAction::kShutdown || asked.empty()) return results;
 
   // The guests' answers, seen in the model; then force what is left.
@@ -285,11 +313,11 @@ std::vector<v1::ControlResult> DomainActions::Run(
 }
 
 void DomainActions::Expect(DomainAction action, const v1::Domain& d,
-                           const std::string& caller, absl::Duration within) {
+                           bool shut_down, const std::string& caller,
+                           absl::Duration within) {
   if (!b_.initiators) return;
   // A flag that leaves the state as it is (a shut-down domain paused) is
   // an UPDATED event.
-  const bool shut_down = d.flags().shutdown();
   std::vector<v1::Transition> transitions;
   bool in_sequence = false;
   switch (action) {

@@ -45,6 +45,9 @@ struct ActionBackends {
   // Optional: told what each action will cause, so that those events
   // carry the caller as their initiator.
   store::Initiators* initiators = nullptr;
+  // Optional: asks the model for a sweep after a batch acted (a pause or
+  // an unpause makes no xenstore event the model would hear of).
+  std::function<void()> resync;
 };
 
 class DomainActions {
@@ -71,7 +74,7 @@ class DomainActions {
                                         const std::function<bool()>& cancelled);
 
   // Registers what acting on d will cause, as caller's.
-  void Expect(DomainAction action, const v1::Domain& d,
+  void Expect(DomainAction action, const v1::Domain& d, bool shut_down,
               const std::string& caller, absl::Duration within);
 
   ActionBackends b_;

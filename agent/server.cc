@@ -32,9 +32,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   agent->peers_ = std::make_unique<PeerCredentials>();
   agent->control_service_ = std::make_unique<ControlServiceImpl>(
       options.control, agent->peers_.get(),
-      ActionBackends{backends.control_hypervisor, backends.store,
-                     backends.xenstore,
-                     backends.model ? &backends.model->initiators() : nullptr},
+      ActionBackends{
+          backends.control_hypervisor, backends.store, backends.xenstore,
+          backends.model ? &backends.model->initiators() : nullptr,
+          backends.model ? std::function<void()>([model = backends.model] {
+            model->sweeper().Trigger(store::SweepCause::kResync);
+          })
+                         : std::function<void()>()},
       backends.control_metrics);
 
   grpc::EnableDefaultHealthCheckService(true);

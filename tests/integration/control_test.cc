@@ -417,6 +417,29 @@ TEST_F(ControlTest, EventsSayWhoAskedForThem) {
       << "an expectation outlived its events";
 }
 
+// Xen's state decides what is already so, not the model's (which hears of
+// a pause only at its next sweep): a pause then an unpause at once both act.
+TEST_F(ControlTest, APauseThenAnUnpauseAtOnceBothAct) {
+  ASSERT_NO_FATAL_FAILURE(Start(true));
+  const sim::CreatedDomain d = Create("quick");
+  for (int i = 0; i < 5; ++i) {
+    v1::PauseDomainsRequest pause;
+    *pause.add_selectors() = ByDomid(d.domid);
+    EXPECT_EQ(Call(&v1::ControlService::Stub::PauseDomains, pause)
+                  .results(0)
+                  .outcome(),
+              v1::CONTROL_OUTCOME_DONE);
+    EXPECT_TRUE(Info(d.domid).paused);
+    v1::UnpauseDomainsRequest unpause;
+    *unpause.add_selectors() = ByDomid(d.domid);
+    EXPECT_EQ(Call(&v1::ControlService::Stub::UnpauseDomains, unpause)
+                  .results(0)
+                  .outcome(),
+              v1::CONTROL_OUTCOME_DONE);
+    EXPECT_FALSE(Info(d.domid).paused);
+  }
+}
+
 // A domid the caller knew as one domain now names another: refused.
 TEST_F(ControlTest, AReusedDomidIsNotTheDomainTheCallerMeant) {
   ASSERT_NO_FATAL_FAILURE(Start(true));
