@@ -140,4 +140,9 @@ double SelfCpuSeconds() {
          u.ru_stime.tv_usec * 1e-6;
 }
 
+void Die(const char* what, const absl::Status& status) {
+  std::fprintf(stderr, "%s: %s\n", what, status.ToString().c_str());
+  std::abort();
+}
+
 }  // namespace xenlet::bench

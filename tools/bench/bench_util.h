@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/process_cpu.h"
 #include "store/domain_store.h"
 #include "tests/testing/temp_dir.h"
@@ -45,6 +46,9 @@ void Populate(store::DomainStore& store, uint32_t first, uint32_t count);
 
 // This process (getrusage).
 double SelfCpuSeconds();
+
+// A benchmark's setup failed: says what, then aborts.
+[[noreturn]] void Die(const char* what, const absl::Status& status);
 
 }  // namespace xenlet::bench
 

@@ -21,11 +21,6 @@ namespace {
 
 constexpr int kBatch = 100;
 
-void Die(const char* what, const absl::Status& s) {
-  std::fprintf(stderr, "control_bench: %s: %s\n", what, s.ToString().c_str());
-  std::exit(1);
-}
-
 struct Env {
   TempDir dir;
   std::unique_ptr<sim::SimHost> host;

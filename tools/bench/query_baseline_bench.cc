@@ -33,11 +33,6 @@ class CountingObserver : public xen::CallObserver {
   std::atomic<uint64_t> requests{0};
 };
 
-[[noreturn]] void Die(const char* what, const absl::Status& s) {
-  std::fprintf(stderr, "%s: %s\n", what, std::string(s.message()).c_str());
-  std::abort();
-}
-
 struct Domain {
   xen::Domid domid;
   std::vector<std::string> keys;  // absolute paths
