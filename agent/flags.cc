@@ -49,11 +49,18 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
                   "needs an authorised one")
       ->group("Listeners");
   app->add_option("--tls-reload-seconds", config->tls_reload_seconds,
-                  "How often the TLS files are read again: renewed "
-                  "certificates apply to new connections without a restart; "
-                  "open streams stay up")
-      ->check(CLI::Range(1, 86400))
+                  "Also re-read the TLS files every N seconds (0: only on "
+                  "SIGHUP). Either way the new files are checked first: a "
+                  "bad renewal is refused and logged, the old one stays; "
+                  "new connections get the new certificate, open streams "
+                  "stay up")
+      ->check(CLI::Range(0, 86400))
       ->capture_default_str()
+      ->group("Listeners");
+  app->add_option("--tls-staging-dir", l.tls.staging_parent,
+                  "Where the checked copy of the TLS files that is served "
+                  "lives (a private 0700 directory is made in it and removed "
+                  "at exit); default $TMPDIR or /tmp")
       ->group("Listeners");
 
   app->add_flag("--enable-control", config->server.control.enabled,
@@ -165,8 +172,6 @@ absl::Status FinishConfig(AgentConfig* config) {
         "--socket-mode: \"", mode, "\" is not an octal mode such as 0660"));
   }
   config->server.listeners.socket_mode = static_cast<mode_t>(value);
-  config->server.listeners.tls.reload_interval =
-      absl::Seconds(config->tls_reload_seconds);
   if (!ParseLogLevel(config->log_level, &config->parsed_log_level)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--log-level: \"", config->log_level,

@@ -29,7 +29,7 @@ struct AgentConfig {
   std::string xenstore_socket;                     // "" = libxenstore's default
   std::string metrics_address = "127.0.0.1:9464";  // "" = no endpoint
   double shutdown_grace_seconds = 5;
-  int tls_reload_seconds = 60;
+  int tls_reload_seconds = 0;  // 0 = reload only on SIGHUP
   std::string log_level = "info";
   std::string log_format = "text";
   // Derived by FinishConfig.

@@ -2,19 +2,14 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_credentials_options.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -25,18 +20,6 @@ namespace {
 absl::Status Invalid(std::string_view flag, std::string_view problem) {
   return absl::InvalidArgumentError(
       absl::StrCat("--", std::string(flag), ": ", std::string(problem)));
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     std::string_view flag) {
-  std::ifstream in(path);
-  if (!in) {
-    return Invalid(
-        flag, absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 }  // namespace
@@ -122,39 +105,6 @@ absl::Status ValidateListenerOptions(const ListenerOptions& options) {
     }
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeTcpCredentials(
-    const TlsFiles& tls) {
-  if (!tls.enabled()) return grpc::InsecureServerCredentials();
-  // Read once here so that a missing or unreadable file stops the start
-  // with the flag's name; the provider then re-reads them.
-  for (const auto& [path, flag] :
-       {std::pair{tls.cert_file, "tls-cert"},
-        std::pair{tls.key_file, "tls-key"},
-        std::pair{tls.client_ca_file, "tls-client-ca"}}) {
-    if (path.empty()) continue;
-    if (auto read = ReadFile(path, flag); !read.ok()) return read.status();
-  }
-  // The files are watched: renewed certificates are used for new
-  // connections within reload_interval, and open streams stay up.
-  const unsigned int interval = static_cast<unsigned int>(
-      std::max<int64_t>(1, absl::ToInt64Seconds(tls.reload_interval)));
-  auto provider =
-      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-          tls.key_file, tls.cert_file, tls.client_ca_file, interval);
-  grpc::experimental::TlsServerCredentialsOptions options(provider);
-  options.watch_identity_key_cert_pairs();
-  if (!tls.client_ca_file.empty()) {
-    // A client certificate is verified if presented, not required: a client
-    // without one may query; the control RPCs ask for an authorised one.
-    options.watch_root_certs();
-    options.set_cert_request_type(
-        GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  } else {
-    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  }
-  return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::Status PrepareUnixSocket(const std::string& path) {

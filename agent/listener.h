@@ -3,7 +3,6 @@
 #ifndef XENLET_AGENT_LISTENER_H_
 #define XENLET_AGENT_LISTENER_H_
 
-#include <grpcpp/security/server_credentials.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -12,23 +11,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include "agent/tls_files.h"
 
 namespace xenlet::agent {
 
 inline constexpr char kDefaultSocketPath[] = "/run/xenlet/xenlet.sock";
-
-struct TlsFiles {
-  std::string cert_file;       // PEM server certificate chain
-  std::string key_file;        // PEM private key
-  std::string client_ca_file;  // PEM CA bundle: verify client certificates
-                               // against it (a client without one may still
-                               // query; control needs an authorised one)
-  // How often the three files are read again: renewed certificates apply
-  // to new connections without a restart, and open streams stay up.
-  absl::Duration reload_interval = absl::Seconds(60);
-  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
-};
 
 struct ListenerOptions {
   std::string unix_socket = kDefaultSocketPath;  // "" = no unix listener
@@ -49,9 +36,6 @@ bool IsLoopbackHost(std::string_view host);
 // Splits "host:port" / "[v6]:port"; false if it does not parse.
 bool SplitHostPort(std::string_view address, std::string* host,
                    std::string* port);
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeTcpCredentials(
-    const TlsFiles& tls);
 
 // Makes the socket's directory (0750) if missing and removes a stale socket
 // left by a dead agent; FAILED_PRECONDITION if a live agent owns the path.

@@ -1,10 +1,13 @@
 // xenlet: the Xen host agent. See README.md.
 #include <signal.h>
+#include <time.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "agent/agent_state.h"
 #include "agent/flags.h"
 #include "agent/server.h"
@@ -14,6 +17,7 @@
 #include "metrics/latency_metrics.h"
 #include "metrics/metrics_server.h"
 #include "metrics/state_collector.h"
+#include "metrics/tls_metrics.h"
 #include "metrics/xen_call_metrics.h"
 #include "prometheus/registry.h"
 #include "store/domain_model.h"
@@ -25,14 +29,58 @@ namespace xenlet::agent {
 namespace {
 
 // Signals are taken synchronously by the main thread: blocked before any
-// other thread starts, so every thread inherits the mask.
-sigset_t BlockShutdownSignals() {
+// other thread starts, so every thread inherits the mask. SIGTERM and
+// SIGINT stop the agent; SIGHUP reloads the TLS files.
+sigset_t BlockHandledSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+// Waits for a handled signal, or (period > 0) for period to pass: 0.
+int WaitForSignal(const sigset_t& signals, int period_seconds) {
+  if (period_seconds <= 0) {
+    int number = 0;
+    sigwait(&signals, &number);
+    return number;
+  }
+  const timespec timeout{period_seconds, 0};
+  while (true) {
+    int number = sigtimedwait(&signals, nullptr, &timeout);
+    if (number > 0) return number;
+    if (errno == EAGAIN) return 0;
+    // EINTR: a signal outside the set (e.g. from a debugger); wait again.
+  }
+}
+
+// One reload of the TLS files, logged and counted. A periodic check that
+// finds the files unchanged logs nothing.
+void ReloadTls(AgentServer& server, metrics::TlsMetrics& metrics,
+               std::string_view cause) {
+  auto outcome = server.ReloadTls();
+  if (!outcome.ok()) {
+    metrics.RecordReload("refused");
+    LogError("tls_reload_refused",
+             {{"cause", cause},
+              {"error", std::string(outcome.status().message())},
+              {"kept", "the certificate served until now"}});
+    return;
+  }
+  metrics.RecordReload(outcome->changed ? "applied" : "unchanged");
+  metrics.SetNotAfter(
+      absl::ToDoubleSeconds(outcome->not_after - absl::UnixEpoch()));
+  if (outcome->changed || cause == "SIGHUP") {
+    LogInfo(
+        outcome->changed ? "tls_reloaded" : "tls_unchanged",
+        {{"cause", cause},
+         {"subject", outcome->subject},
+         {"not_after", absl::FormatTime(absl::RFC3339_sec, outcome->not_after,
+                                        absl::UTCTimeZone())}});
+  }
 }
 
 int Run(int argc, char** argv) {
@@ -48,7 +96,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   ConfigureLogging(config.parsed_log_level, config.parsed_log_format);
-  sigset_t signals = BlockShutdownSignals();
+  sigset_t signals = BlockHandledSignals();
 
   // Xen first: an agent that cannot see the hypervisor has nothing to serve.
   // Every hypercall and xenstore request is counted where it is made.
@@ -56,6 +104,11 @@ int Run(int argc, char** argv) {
   metrics::XenCallMetrics calls(*registry);
   metrics::GrpcMetrics grpc_metrics(*registry);
   metrics::ControlMetrics control_metrics(*registry);
+  // Only with TLS: an expiry of 0 would read as an expired certificate.
+  std::unique_ptr<metrics::TlsMetrics> tls_metrics;
+  if (config.server.listeners.tls.enabled()) {
+    tls_metrics = std::make_unique<metrics::TlsMetrics>(*registry);
+  }
   metrics::LatencyMetrics latency(*registry);
   config.model.on_sweep = [&latency](const store::SweepResult& sweep) {
     latency.ObserveSweep(absl::ToDoubleSeconds(sweep.duration));
@@ -135,8 +188,22 @@ int Run(int argc, char** argv) {
                       {"tcp_port", (*server)->tcp_port()},
                       {"control", config.server.control.enabled}});
 
+  const bool tls = tls_metrics != nullptr;
+  if (tls) {
+    tls_metrics->SetNotAfter(
+        absl::ToDoubleSeconds((*server)->tls_not_after() - absl::UnixEpoch()));
+  }
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (true) {
+    signal_number = WaitForSignal(signals, tls ? config.tls_reload_seconds : 0);
+    if (signal_number == SIGTERM || signal_number == SIGINT) break;
+    if (!tls) {
+      LogInfo("sighup_ignored", {{"reason", "no TLS files to reload"}});
+      continue;
+    }
+    ReloadTls(**server, *tls_metrics,
+              signal_number == SIGHUP ? "SIGHUP" : "periodic");
+  }
   LogInfo("shutting_down", {{"signal", strsignal(signal_number)}});
   (*server)->Shutdown(absl::Seconds(config.shutdown_grace_seconds));
   model.Stop();

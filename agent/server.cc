@@ -59,9 +59,15 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
     agent->unix_socket_ = listeners.unix_socket;
   }
   if (!listeners.tcp_address.empty()) {
-    auto credentials = MakeTcpCredentials(listeners.tls);
-    if (!credentials.ok()) return credentials.status();
-    builder.AddListeningPort(listeners.tcp_address, *credentials,
+    std::shared_ptr<grpc::ServerCredentials> credentials =
+        grpc::InsecureServerCredentials();
+    if (listeners.tls.enabled()) {
+      auto reloader = TlsReloader::Create(listeners.tls);
+      if (!reloader.ok()) return reloader.status();
+      agent->tls_ = std::move(*reloader);
+      credentials = agent->tls_->ServerCredentials();
+    }
+    builder.AddListeningPort(listeners.tcp_address, credentials,
                              &agent->tcp_port_);
   }
   if (backends.grpc_metrics) {
@@ -109,6 +115,18 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   health->SetServingStatus("", true);
   for (const char* name : kServiceNames) health->SetServingStatus(name, true);
   return agent;
+}
+
+absl::StatusOr<TlsReloader::Outcome> AgentServer::ReloadTls() {
+  if (!tls_) {
+    return absl::FailedPreconditionError(
+        "no TLS listener to reload (no --tls-cert)");
+  }
+  return tls_->Reload();
+}
+
+absl::Time AgentServer::tls_not_after() const {
+  return tls_ ? tls_->not_after() : absl::InfiniteFuture();
 }
 
 AgentServer::~AgentServer() { Shutdown(absl::ZeroDuration()); }

@@ -14,6 +14,7 @@
 #include "agent/control_authorizer.h"
 #include "agent/domain_service.h"
 #include "agent/listener.h"
+#include "agent/tls_reloader.h"
 #include "agent/unix_acceptor.h"
 #include "metrics/control_metrics.h"
 #include "metrics/grpc_metrics.h"
@@ -63,6 +64,13 @@ class AgentServer {
   // removes the unix socket. Idempotent.
   void Shutdown(absl::Duration grace);
 
+  // Reads the TLS files again (SIGHUP): new connections get the new
+  // certificate, open ones keep theirs. FAILED_PRECONDITION without TLS; a
+  // bad file is INVALID_ARGUMENT naming its flag, and the old set stays.
+  absl::StatusOr<TlsReloader::Outcome> ReloadTls();
+  // When the served certificate expires; InfiniteFuture() without TLS.
+  absl::Time tls_not_after() const;
+
   // The bound TCP port (useful with --listen 127.0.0.1:0), or 0.
   int tcp_port() const { return tcp_port_; }
   const std::string& unix_socket() const { return unix_socket_; }
@@ -85,6 +93,7 @@ class AgentServer {
   std::unique_ptr<HostServiceImpl> host_service_;
   std::unique_ptr<ControlServiceImpl> control_service_;
   std::unique_ptr<PeerCredentials> peers_;
+  std::unique_ptr<TlsReloader> tls_;  // null without TLS
   std::unique_ptr<grpc::Server> server_;
   // After server_: destroyed (stopped) before it.
   std::unique_ptr<UnixAcceptor> unix_acceptor_;

@@ -8,7 +8,7 @@ packages=(
   # build: offline Bazel and Debian's C++ libraries
   bazel-bootstrap bazel-rules-java
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libcli11-dev prometheus-cpp-dev libxen-dev
+  libcli11-dev prometheus-cpp-dev libxen-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # simulated host: the real xenstored and the xenstore CLI tools
   xen-utils-4.17 xenstore-utils

@@ -71,12 +71,5 @@ TEST(ListenerTest, RejectsBadSocketsAndAddresses) {
   EXPECT_TRUE(Validate("127.0.0.1:0", {}, "").ok());
 }
 
-TEST(ListenerTest, MissingCertificateFilesNameTheFlag) {
-  auto credentials =
-      MakeTcpCredentials({"/nonexistent/cert.pem", "/nonexistent/key.pem", ""});
-  ASSERT_FALSE(credentials.ok());
-  EXPECT_EQ(credentials.status().message().rfind("--tls-cert:", 0), 0u);
-}
-
 }  // namespace
 }  // namespace xenlet::agent

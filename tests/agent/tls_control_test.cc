@@ -103,8 +103,9 @@ TEST_F(TlsControlTest, ClientFromAnotherCaCannotConnect) {
             grpc::StatusCode::UNAVAILABLE);
 }
 
-// Renewed certificates are picked up from the files without a restart,
-// and a stream opened before stays open.
+// A reload (what SIGHUP does) serves renewed certificates to new
+// connections without a restart, refuses a bad renewal and keeps serving
+// the old one, and a stream opened before stays open throughout.
 TEST(TlsReloadTest, RenewedCertificatesApplyAndStreamsStayOpen) {
   xenlet::testing::TempDir dir, old_dir, new_dir;
   xenlet::testing::TestCa old_ca(old_dir.path(), "old-ca");
@@ -125,7 +126,6 @@ TEST(TlsReloadTest, RenewedCertificatesApplyAndStreamsStayOpen) {
   options.listeners.tcp_address = "127.0.0.1:0";
   options.listeners.tls.cert_file = cert;
   options.listeners.tls.key_file = key;
-  options.listeners.tls.reload_interval = absl::Seconds(1);
   auto server = AgentServer::Start(options, {&store});
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel_trusting = [&](const xenlet::testing::TestCa& ca) {
@@ -156,8 +156,22 @@ TEST(TlsReloadTest, RenewedCertificatesApplyAndStreamsStayOpen) {
   ASSERT_TRUE(stream->Read(&message));  // SYNCED of an empty store
   ASSERT_EQ((*server)->open_streams(), 1u);
 
-  install(new_ca.IssueServer("xenlet-host"));
-  // Bounded polling for a condition: the provider re-reads every second.
+  // A renewal whose key is not its certificate's: refused, old one kept.
+  CertFiles renewed_files = new_ca.IssueServer("xenlet-host");
+  CertFiles unrelated = new_ca.IssueServer("unrelated");
+  install({renewed_files.cert, unrelated.key});
+  auto refused = (*server)->ReloadTls();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("--tls-key"), std::string::npos)
+      << refused.status();
+  EXPECT_TRUE(list_ok(old_ca)) << "a refused renewal stopped the old one";
+
+  install(renewed_files);
+  auto applied = (*server)->ReloadTls();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_TRUE(applied->changed);
+  // Bounded polling for a condition: gRPC's watcher takes the staged set
+  // up within TlsReloader::kStagedPollInterval.
   bool renewed = false;
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (!renewed && absl::Now() < deadline) {
@@ -171,6 +185,18 @@ TEST(TlsReloadTest, RenewedCertificatesApplyAndStreamsStayOpen) {
   while (stream->Read(&message)) {
   }
   (*server)->Shutdown(absl::Seconds(1));
+}
+
+TEST(TlsReloadTest, WithoutTlsThereIsNothingToReload) {
+  xenlet::testing::TempDir dir;
+  store::DomainStore store;
+  ServerOptions options;
+  options.listeners.unix_socket = dir.File("xenlet.sock");
+  auto server = AgentServer::Start(options, {&store});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->ReloadTls().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*server)->tls_not_after(), absl::InfiniteFuture());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The xenlet binary as an operator runs it, on a simulated host: it serves
 // the model over its unix socket, and on SIGTERM or SIGINT it ends open
-// watch streams with a status, removes its socket and exits 0.
+// watch streams with a status, removes its socket and exits 0. On SIGHUP it
+// reloads its TLS files, and open streams stay up.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -10,10 +11,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
+#include "tests/metrics/metrics_test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_certs.h"
 #include "tools/cpp/runfiles/runfiles.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 
@@ -46,7 +52,7 @@ class AgentProcessTest : public ::testing::TestWithParam<int> {
   }
 
   // Starts xenlet under the simulated host's preload; waits for SERVING.
-  void StartAgent() {
+  void StartAgent(const std::vector<std::string>& extra_args = {}) {
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e) {
       if (std::string_view(*e).rfind("LD_PRELOAD=", 0) != 0) {
@@ -62,6 +68,7 @@ class AgentProcessTest : public ::testing::TestWithParam<int> {
     std::vector<std::string> args = {
         binary_, "--socket",          socket_,      "--sweep-interval",
         "0.2",   "--metrics-address", "127.0.0.1:0"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -88,6 +95,29 @@ class AgentProcessTest : public ::testing::TestWithParam<int> {
     ASSERT_TRUE(health->Check(&context, {}, &response).ok()) << Log();
     ASSERT_EQ(response.status(),
               grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+
+  // Bounded polling of the log for a line the agent writes.
+  bool WaitForLog(const std::string& text) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      if (Log().find(text) != std::string::npos) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+  // The number after key in the agent's log (waiting for it); 0 if none.
+  int LoggedNumber(const std::string& key) {
+    if (!WaitForLog(key)) return 0;
+    const std::string log = Log();
+    const size_t at = log.find(key) + key.size();
+    int value = 0;
+    if (!absl::SimpleAtoi(log.substr(at, log.find_first_of(" \n", at) - at),
+                          &value)) {
+      return 0;
+    }
+    return value;
   }
 
   std::string Log() {
@@ -150,6 +180,121 @@ TEST_P(AgentProcessTest, ServesTheModelAndShutsDownCleanly) {
 
 INSTANTIATE_TEST_SUITE_P(Signals, AgentProcessTest,
                          ::testing::Values(SIGTERM, SIGINT));
+
+using AgentReloadTest = AgentProcessTest;
+
+TEST_F(AgentReloadTest, SighupReloadsCertificatesAndKeepsStreamsOpen) {
+  xenlet::testing::TempDir tls_dir, old_dir, new_dir;
+  xenlet::testing::TestCa old_ca(old_dir.path(), "old-ca");
+  xenlet::testing::TestCa new_ca(new_dir.path(), "new-ca");
+  const std::string cert = tls_dir.File("server.pem");
+  const std::string key = tls_dir.File("server.key");
+  auto install = [&](const std::string& from_cert,
+                     const std::string& from_key) {
+    for (const auto& [from, to] :
+         {std::pair{from_cert, cert}, std::pair{from_key, key}}) {
+      std::ofstream(to + ".new") << xenlet::testing::ReadFileOrDie(from);
+      std::filesystem::rename(to + ".new", to);
+    }
+  };
+  xenlet::testing::CertFiles old_files = old_ca.IssueServer("xenlet-host");
+  install(old_files.cert, old_files.key);
+  StartAgent({"--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
+              "--tls-staging-dir", tls_dir.path()});
+  const int port = LoggedNumber("tcp_port=");
+  ASSERT_GT(port, 0) << Log();
+  auto tls_channel = [&](const xenlet::testing::TestCa& ca) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = xenlet::testing::ReadFileOrDie(ca.cert_file());
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a new connection
+    return grpc::CreateCustomChannel("localhost:" + std::to_string(port),
+                                     grpc::SslCredentials(ssl), args);
+  };
+  auto list_ok = [&](const xenlet::testing::TestCa& ca) {
+    auto stub = v1::DomainService::NewStub(tls_channel(ca));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(2));
+    v1::ListDomainsResponse response;
+    return stub->ListDomains(&context, {}, &response).ok();
+  };
+
+  // A watch stream on a TLS connection made with the old certificate.
+  auto stub = v1::DomainService::NewStub(tls_channel(old_ca));
+  grpc::ClientContext watch_context;
+  v1::WatchDomainsRequest request;
+  request.set_initial_state(true);
+  auto reader = stub->WatchDomains(&watch_context, request);
+  v1::WatchDomainsResponse event;
+  while (reader->Read(&event) && event.type() != v1::EVENT_TYPE_SYNCED) {
+  }
+  ASSERT_EQ(event.type(), v1::EVENT_TYPE_SYNCED);
+
+  // A bad renewal (a key that is not the certificate's) is refused.
+  xenlet::testing::CertFiles new_files = new_ca.IssueServer("xenlet-host");
+  install(new_files.cert, old_files.key);
+  ASSERT_EQ(kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(WaitForLog("tls_reload_refused")) << Log();
+  EXPECT_TRUE(list_ok(old_ca)) << "the refused renewal stopped the old one";
+
+  install(new_files.cert, new_files.key);
+  ASSERT_EQ(kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(WaitForLog("tls_reloaded")) << Log();
+  // Bounded polling: the staged set is served within a second.
+  bool renewed = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!renewed && absl::Now() < deadline) {
+    renewed = list_ok(new_ca);
+    if (!renewed) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(renewed) << Log();
+  EXPECT_FALSE(list_ok(old_ca)) << "the old CA still verifies the agent";
+
+  // Both reloads are counted, and the expiry is the new certificate's.
+  const int metrics_port =
+      LoggedNumber("metrics_serving address=127.0.0.1:0 port=");
+  ASSERT_GT(metrics_port, 0) << Log();
+  auto scrape =
+      metrics_test::HttpGet(metrics_port, "/metrics", absl::Seconds(10));
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  auto samples = metrics_test::ParseExposition(scrape->body);
+  ASSERT_TRUE(samples.ok()) << samples.status();
+  std::map<std::string, double> reloads;
+  double not_after = 0;
+  for (const metrics_test::Sample& sample : *samples) {
+    if (sample.name == "xenlet_tls_reloads_total") {
+      for (const auto& [label, value] : sample.labels) {
+        if (label == "outcome") reloads[value] = std::stod(sample.value);
+      }
+    }
+    if (sample.name == "xenlet_tls_certificate_expiry_timestamp_seconds") {
+      not_after = std::stod(sample.value);
+    }
+  }
+  EXPECT_EQ(reloads["refused"], 1) << scrape->body;
+  EXPECT_EQ(reloads["applied"], 1) << scrape->body;
+  // The test CA issues for 2 days.
+  EXPECT_GT(not_after, absl::ToDoubleSeconds(absl::Now() + absl::Hours(47) -
+                                             absl::UnixEpoch()));
+
+  // The stream from before both reloads still delivers.
+  auto toolstack = host_->NewToolstack();
+  ASSERT_TRUE(toolstack.ok()) << toolstack.status();
+  sim::DomainSpec spec;
+  spec.name = "after-reload";
+  auto created = (*toolstack)->CreateDomain(spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  bool seen = false;
+  while (!seen && reader->Read(&event)) {
+    seen = event.type() == v1::EVENT_TYPE_ADDED &&
+           event.domain().domid() == created->domid;
+  }
+  EXPECT_TRUE(seen) << "the stream opened before the reload ended";
+  watch_context.TryCancel();
+  while (reader->Read(&event)) {
+  }
+}
 
 }  // namespace
 }  // namespace xenlet
