@@ -169,8 +169,10 @@ std::vector<v1::ControlResult> DomainActions::Run(
                {{"error", std::string(xs.status().message())}});
     return nullptr;
   };
-  std::vector<Domid> asked;  // shutdown requests written, by domid
+  std::vector<Domid> asked;      // shutdown requests written, by domid
+  std::vector<Domid> force_now;  // to force without waiting (see below)
   std::map<Domid, int> index_of;
+  std::map<Domid, uint64_t> expectation_of;
   for (const auto& [i, d] : targets) {
     v1::ControlResult& r = results[i];
     const Domid domid = d->domid();
@@ -222,7 +224,8 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
-        Expect(action, *d, is_shut_down, caller, within);
+        expectation_of[domid] =
+            Expect(action, *d, is_shut_down, caller, within);
         s = pause ? b_.hypervisor->PauseDomain(domid)
                   : b_.hypervisor->UnpauseDomain(domid);
         break;
@@ -232,7 +235,8 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
-        Expect(action, *d, is_shut_down, caller, within);
+        expectation_of[domid] =
+            Expect(action, *d, is_shut_down, caller, within);
         s = Destroy(domid, d->uuid(), dying, xs_or_null());
         break;
       case DomainAction::kShutdown:
@@ -240,41 +244,56 @@ std::vector<v1::ControlResult> DomainActions::Run(
           Outcome(&r, v1::CONTROL_OUTCOME_ALREADY, absl::OkStatus());
           continue;
         }
-        Expect(action, *d, is_shut_down, caller, within);
-        if (shutdown.timeout > absl::ZeroDuration()) {
+        expectation_of[domid] =
+            Expect(action, *d, is_shut_down, caller, within);
+        if (shutdown.timeout == absl::ZeroDuration()) {
+          force_now.push_back(domid);  // force at once was asked
+          continue;
+        }
+        {
           // libxl__domain_pvcontrol_write: the request word.
           auto xs = xenstore.Get();
           s = xs.ok() ? (*xs)->Write(absl::StrCat(xen::DomainPath(domid),
                                                   "/control/shutdown"),
                                      Word(shutdown.reason))
                       : xs.status();
-          if (s.ok()) {
-            asked.push_back(domid);
-            continue;  // decided after the wait
-          }
-          if (!shutdown.force) break;
         }
-        asked.push_back(domid);
-        continue;
+        if (s.ok()) {
+          asked.push_back(domid);
+          continue;  // decided after the wait
+        }
+        if (shutdown.force) {
+          // The guest was never asked: waiting for it would be for nothing.
+          LogWarning("control_shutdown_request_failed",
+                     {{"domid", domid},
+                      {"error", std::string(s.message())},
+                      {"then", "forced without waiting"}});
+          force_now.push_back(domid);
+          continue;
+        }
+        break;
     }
+    if (!s.ok()) Withdraw(expectation_of[domid]);
     Outcome(&r, s.ok() ? v1::CONTROL_OUTCOME_DONE : v1::CONTROL_OUTCOME_FAILED,
             s);
   }
   // Let the model see at once what was done.
   if (!targets.empty() && b_.resync) b_.resync();
-  if (action != DomainAction::kShutdown || asked.empty()) return results;
+  if (action != DomainAction::kShutdown) return results;
+  if (asked.empty() && force_now.empty()) return results;
 
-  // The guests' answers, seen in the model; then force what is left.
-  std::vector<Domid> left = asked;
-  if (shutdown.timeout > absl::ZeroDuration()) {
-    left = AwaitShutdown(asked, absl::Now() + shutdown.timeout, cancelled);
-  }
+  // The guests' answers, seen in the model; then force what is left. A
+  // guest that answers after the timeout still does what was asked: its
+  // events keep the caller as initiator until the expectation runs out.
+  std::vector<Domid> left =
+      AwaitShutdown(asked, absl::Now() + shutdown.timeout, cancelled);
   for (Domid domid : asked) {
     if (std::find(left.begin(), left.end(), domid) == left.end()) {
       Outcome(&results[index_of[domid]], v1::CONTROL_OUTCOME_DONE,
               absl::OkStatus());
     }
   }
+  left.insert(left.end(), force_now.begin(), force_now.end());
   if (!shutdown.force) {
     for (Domid domid : left) {
       Outcome(&results[index_of[domid]], v1::CONTROL_OUTCOME_FAILED,
@@ -292,6 +311,7 @@ std::vector<v1::ControlResult> DomainActions::Run(
     r.set_forced(true);
     absl::Status s = b_.hypervisor->ShutdownDomain(domid, shutdown.reason);
     if (!s.ok()) {
+      Withdraw(expectation_of[domid]);
       Outcome(&r, v1::CONTROL_OUTCOME_FAILED, s);
       continue;
     }
@@ -306,16 +326,21 @@ std::vector<v1::ControlResult> DomainActions::Run(
       // Not even Xen's shutdown took: destroy it, as libxl would.
       s = Destroy(domid, r.uuid(), false, xs_or_null());
     }
+    if (!s.ok()) Withdraw(expectation_of[domid]);
     Outcome(&r, s.ok() ? v1::CONTROL_OUTCOME_DONE : v1::CONTROL_OUTCOME_FAILED,
             s);
   }
   return results;
 }
 
-void DomainActions::Expect(DomainAction action, const v1::Domain& d,
-                           bool shut_down, const std::string& caller,
-                           absl::Duration within) {
-  if (!b_.initiators) return;
+void DomainActions::Withdraw(uint64_t handle) {
+  if (b_.initiators && handle != 0) b_.initiators->Withdraw(handle);
+}
+
+uint64_t DomainActions::Expect(DomainAction action, const v1::Domain& d,
+                               bool shut_down, const std::string& caller,
+                               absl::Duration within) {
+  if (!b_.initiators) return 0;
   // A flag that leaves the state as it is (a shut-down domain paused) is
   // an UPDATED event.
   std::vector<v1::Transition> transitions;
@@ -342,8 +367,8 @@ void DomainActions::Expect(DomainAction action, const v1::Domain& d,
       in_sequence = true;
       break;
   }
-  b_.initiators->Expect(d.domid(), d.uuid(), std::move(transitions), caller,
-                        absl::Now() + within, in_sequence);
+  return b_.initiators->Expect(d.domid(), d.uuid(), std::move(transitions),
+                               caller, absl::Now() + within, in_sequence);
 }
 
 absl::Status DomainActions::Destroy(Domid domid, const std::string& uuid,

@@ -73,9 +73,12 @@ class DomainActions {
                                         absl::Time deadline,
                                         const std::function<bool()>& cancelled);
 
-  // Registers what acting on d will cause, as caller's.
-  void Expect(DomainAction action, const v1::Domain& d, bool shut_down,
-              const std::string& caller, absl::Duration within);
+  // Registers what acting on d will cause, as caller's; a handle for
+  // Withdraw (0 without initiators).
+  uint64_t Expect(DomainAction action, const v1::Domain& d, bool shut_down,
+                  const std::string& caller, absl::Duration within);
+  // The action failed: its expectation goes at once.
+  void Withdraw(uint64_t handle);
 
   ActionBackends b_;
 };

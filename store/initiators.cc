@@ -4,12 +4,21 @@
 
 namespace xenlet::store {
 
-void Initiators::Expect(uint32_t domid, const std::string& uuid,
-                        std::vector<v1::Transition> transitions,
-                        std::string who, absl::Time until, bool in_sequence) {
+uint64_t Initiators::Expect(uint32_t domid, const std::string& uuid,
+                            std::vector<v1::Transition> transitions,
+                            std::string who, absl::Time until,
+                            bool in_sequence) {
   absl::MutexLock lock(&mutex_);
-  expected_.push_back({domid, uuid, std::move(transitions), std::move(who),
-                       until, in_sequence});
+  const uint64_t handle = next_handle_++;
+  expected_.push_back({handle, domid, uuid, std::move(transitions),
+                       std::move(who), until, in_sequence});
+  return handle;
+}
+
+void Initiators::Withdraw(uint64_t handle) {
+  absl::MutexLock lock(&mutex_);
+  std::erase_if(expected_,
+                [handle](const Expected& e) { return e.handle == handle; });
 }
 
 std::string Initiators::Take(uint32_t domid, const std::string& uuid,

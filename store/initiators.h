@@ -21,9 +21,14 @@ class Initiators {
   // Any one of `transitions` of the domain (domid and uuid) before
   // `until` is who's. With in_sequence, each of them is, in turn (a
   // destroy's DYING, then DESTROYED); a step seen ends the ones before it.
-  void Expect(uint32_t domid, const std::string& uuid,
-              std::vector<v1::Transition> transitions, std::string who,
-              absl::Time until, bool in_sequence = false);
+  // Returns a handle for Withdraw.
+  uint64_t Expect(uint32_t domid, const std::string& uuid,
+                  std::vector<v1::Transition> transitions, std::string who,
+                  absl::Time until, bool in_sequence = false);
+  // The action failed: nothing it expected will come of it, and a change
+  // someone else makes meanwhile is not its caller's. No-op if already
+  // taken or expired.
+  void Withdraw(uint64_t handle);
   // The initiator of this event, or "" (and forgets what it matched).
   std::string Take(uint32_t domid, const std::string& uuid,
                    v1::Transition transition, absl::Time now);
@@ -31,6 +36,7 @@ class Initiators {
 
  private:
   struct Expected {
+    uint64_t handle;
     uint32_t domid;
     std::string uuid;
     std::vector<v1::Transition> transitions;
@@ -40,6 +46,7 @@ class Initiators {
   };
   mutable absl::Mutex mutex_;
   std::vector<Expected> expected_ ABSL_GUARDED_BY(mutex_);
+  uint64_t next_handle_ ABSL_GUARDED_BY(mutex_) = 1;
 };
 
 }  // namespace xenlet::store

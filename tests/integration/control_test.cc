@@ -35,7 +35,9 @@ namespace {
 
 class ControlTest : public ::testing::Test {
  protected:
-  void Start(bool simulated_guests) {
+  // control_reaches_xenstore=false: ControlService's xenstore connection
+  // fails (the model's still works), as with xenstored's quota reached.
+  void Start(bool simulated_guests, bool control_reaches_xenstore = true) {
     sim::SimHostOptions options;
     options.simulated_guests = simulated_guests;
     auto host = sim::SimHost::Start(options);
@@ -62,7 +64,13 @@ class ControlTest : public ::testing::Test {
     agent::Backends backends;
     backends.store = &model_->store();
     backends.model = model_.get();
-    backends.xenstore = [h] { return h->ConnectXenstore(); };
+    backends.xenstore = [h, control_reaches_xenstore]()
+        -> absl::StatusOr<std::unique_ptr<xen::XenstoreClient>> {
+      if (!control_reaches_xenstore) {
+        return absl::UnavailableError("xenstored refused the connection");
+      }
+      return h->ConnectXenstore();
+    };
     backends.control_hypervisor = control_hypervisor_.get();
     backends.control_metrics = &control_metrics_;
     auto server = agent::AgentServer::Start(server_options, backends);
@@ -540,6 +548,37 @@ TEST_F(ControlTest, AnIgnoredRequestTimesOutOrIsForced) {
                 .results(0)
                 .outcome(),
             v1::CONTROL_OUTCOME_ALREADY);
+}
+
+// Without xenstore the guest cannot be asked. A forced shutdown then goes
+// straight to Xen's: it does not wait out the timeout (far past the call's
+// 30 s deadline) for a request never made. An unforced one fails at once
+// and leaves no expectation behind that would name its caller as the
+// initiator of a change someone else makes.
+TEST_F(ControlTest, ARequestThatCannotBeWrittenIsForcedAtOnceOrFails) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*simulated_guests=*/true,
+                                /*control_reaches_xenstore=*/false));
+  const sim::CreatedDomain d = Create("unreachable");
+  v1::ShutdownDomainsRequest request;
+  *request.add_selectors() = ByDomid(d.domid);
+  request.mutable_timeout()->set_seconds(600);
+  v1::ControlResponse r =
+      Call(&v1::ControlService::Stub::ShutdownDomains, request);
+  EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_FAILED);
+  EXPECT_EQ(r.results(0).status().code(), grpc::StatusCode::UNAVAILABLE)
+      << r.results(0).status().message();
+  EXPECT_FALSE(Info(d.domid).shutdown);
+  EXPECT_EQ(model_->initiators().pending(), 0u);
+
+  request.set_force(true);
+  r = Call(&v1::ControlService::Stub::ShutdownDomains, request);
+  EXPECT_EQ(r.results(0).outcome(), v1::CONTROL_OUTCOME_DONE)
+      << r.results(0).status().message();
+  EXPECT_TRUE(r.results(0).forced());
+  const xen::DomainInfo info = Info(d.domid);
+  EXPECT_TRUE(info.shutdown);
+  EXPECT_EQ(info.shutdown_code,
+            static_cast<uint8_t>(xen::ShutdownReason::kPoweroff));
 }
 
 // xenletctl's control verbs against the real agent: a table per selector,

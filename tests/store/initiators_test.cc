@@ -41,5 +41,22 @@ TEST(InitiatorsTest, StepsInSequenceAndTheWindow) {
   EXPECT_EQ(in.pending(), 0u);
 }
 
+TEST(InitiatorsTest, AWithdrawnExpectationIsNobodys) {
+  Initiators in;
+  const uint64_t failed = in.Expect(8, "u8", {v1::TRANSITION_SHUTDOWN}, "ops",
+                                    kT0 + absl::Seconds(30));
+  const uint64_t other = in.Expect(9, "u9", {v1::TRANSITION_PAUSED}, "ci",
+                                   kT0 + absl::Seconds(30));
+  EXPECT_NE(failed, other);
+  in.Withdraw(failed);
+  // The guest shuts itself down: not the caller whose request failed.
+  EXPECT_EQ(in.Take(8, "u8", v1::TRANSITION_SHUTDOWN, kT0), "");
+  EXPECT_EQ(in.pending(), 1u) << "only the withdrawn one goes";
+  EXPECT_EQ(in.Take(9, "u9", v1::TRANSITION_PAUSED, kT0), "ci");
+  in.Withdraw(other);  // already taken: nothing to do
+  in.Withdraw(12345);  // never issued
+  EXPECT_EQ(in.pending(), 0u);
+}
+
 }  // namespace
 }  // namespace xenlet::store
