@@ -752,8 +752,8 @@ TEST_P(ConvergenceTest, EveryWatcherConvergesOnTheHost) {
 
 // Seeds 1..5, or those of $XENLET_CONVERGENCE_SEEDS (comma-separated), to
 // replay a failure or explore more:
-//   bazel test //tests/integration:convergence_test \
-//     --test_env=XENLET_CONVERGENCE_SEEDS=17,18,19
+//   bazel test //tests/integration:convergence_test
+//     --test_env=XENLET_CONVERGENCE_SEEDS=17,18,19   (one command line)
 std::vector<uint32_t> Seeds() {
   std::vector<uint32_t> seeds;
   if (const char* env = std::getenv("XENLET_CONVERGENCE_SEEDS")) {
