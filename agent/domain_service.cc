@@ -17,9 +17,13 @@ void SetSnapshot(const store::DomainStore& store,
   out->set_revision(snapshot.revision);
 }
 
-void CopyDomain(const v1::Domain& domain,
+// The domain as answered: its volatile fields from the snapshot's sweep,
+// then the caller's mask.
+template <typename Volatiles>
+void CopyDomain(const v1::Domain& domain, Volatiles& volatiles,
                 const google::protobuf::FieldMask& mask, v1::Domain* out) {
   *out = domain;
+  volatiles.Merge(out);
   ApplyDomainMask(mask, out);
 }
 
@@ -66,7 +70,7 @@ void Resolve(const store::DomainStore& store, const store::Snapshot& snapshot,
         out->mutable_status());
   } else {
     SetItemStatus(absl::OkStatus(), out->mutable_status());
-    CopyDomain(*found[0], mask, out->mutable_domain());
+    CopyDomain(*found[0], snapshot.volatiles, mask, out->mutable_domain());
   }
 }
 
@@ -139,9 +143,10 @@ grpc::ServerUnaryReactor* DomainServiceImpl::ListDomains(
   uint32_t next = 0;
   bool more = false;
   // Copies d into the page, or notes where the next page starts.
+  store::VolatileView::Cursor volatiles(snapshot->volatiles);
   auto page = [&](const store::DomainPtr& d) {
     if (response->domains_size() < page_size) {
-      CopyDomain(*d, request->read_mask(), response->add_domains());
+      CopyDomain(*d, volatiles, request->read_mask(), response->add_domains());
       return true;
     }
     more = true;

@@ -84,15 +84,19 @@ void WatchStream::Marker(v1::EventType type, uint64_t revision) {
   message_.set_instance_id(store_->instance_id());
 }
 
-void WatchStream::FillDomain(const v1::Domain& domain) {
+void WatchStream::FillDomain(const v1::Domain& domain,
+                             const store::VolatileView* volatiles) {
   *message_.mutable_domain() = domain;
+  // A state from a snapshot (initial, STATS) is as fresh as its sweep; an
+  // event's is the state it recorded.
+  if (volatiles) volatiles->Merge(message_.mutable_domain());
   ApplyDomainMask(request_.read_mask(), message_.mutable_domain());
 }
 
 void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
                             bool coalesced) {
   Marker(type, event.revision);
-  FillDomain(*event.domain);
+  FillDomain(*event.domain, nullptr);
   message_.set_transition(event.transition);
   // A coalesced event stands for several changes: whose is unclear.
   message_.set_initiator(coalesced ? "" : event.initiator);
@@ -110,7 +114,7 @@ bool WatchStream::NextInitial() {
       cursor_ = d->domid() + 1;
       if (!filter_.Matches(*d)) return true;
       Marker(v1::EVENT_TYPE_ADDED, snapshot.revision);
-      FillDomain(*d);
+      FillDomain(*d, &snapshot.volatiles);
       message_.set_transition(v1::TRANSITION_EXISTING);
       found = true;
       return false;
@@ -141,7 +145,7 @@ bool WatchStream::NextStats() {
         stats_cursor_ = d->domid() + 1;
         if (!filter_.Matches(*d)) return true;
         Marker(v1::EVENT_TYPE_STATS, stats_snapshot_->revision);
-        FillDomain(*d);
+        FillDomain(*d, &stats_snapshot_->volatiles);
         found = true;
         return false;
       });

@@ -60,7 +60,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
   bool NextReplay() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   bool NextLive() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   bool NextStats() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void FillDomain(const v1::Domain& domain)
+  // volatiles: the snapshot's sweep, for a state from a snapshot.
+  void FillDomain(const v1::Domain& domain,
+                  const store::VolatileView* volatiles)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void FillEvent(const store::Event& event, v1::EventType type, bool coalesced)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

@@ -24,6 +24,12 @@ std::map<v1::DomainState, uint32_t> CountByState(const Snapshot& snapshot) {
   return counts;
 }
 
+v1::Domain FreshDomain(const Snapshot& snapshot, const v1::Domain& d) {
+  v1::Domain fresh = d;
+  snapshot.volatiles.Merge(&fresh);
+  return fresh;
+}
+
 std::string NewInstanceId() {
   std::random_device device;
   std::uniform_int_distribution<uint64_t> dist;
@@ -51,6 +57,7 @@ void DomainStore::Publish(DomainTable table, uint64_t revision) {
   auto next = std::make_shared<Snapshot>();
   next->revision = revision;
   next->domains = std::move(table);
+  next->volatiles = volatiles_;
   next->published = absl::Now();
   std::shared_ptr<const Snapshot> old;
   {
@@ -61,9 +68,11 @@ void DomainStore::Publish(DomainTable table, uint64_t revision) {
   // outside the lock readers take.
 }
 
-uint64_t DomainStore::Commit(std::vector<Change> changes) {
+uint64_t DomainStore::Commit(std::vector<Change> changes,
+                             const VolatileView* volatiles) {
   std::vector<std::shared_ptr<Subscription>> to_wake;
-  const uint64_t revision = CommitLocked(std::move(changes), &to_wake);
+  const uint64_t revision =
+      CommitLocked(std::move(changes), volatiles, &to_wake);
   // Readers are woken outside the commit lock: their callbacks may take
   // it (bookmarks) and must not slow the writer down.
   for (const auto& subscription : to_wake) subscription->FlushNotify();
@@ -71,10 +80,14 @@ uint64_t DomainStore::Commit(std::vector<Change> changes) {
 }
 
 uint64_t DomainStore::CommitLocked(
-    std::vector<Change> changes,
+    std::vector<Change> changes, const VolatileView* volatiles,
     std::vector<std::shared_ptr<Subscription>>* to_wake) {
   absl::MutexLock lock(&write_mutex_);
-  if (changes.empty()) return log_.last_revision();
+  if (volatiles) volatiles_ = *volatiles;
+  if (changes.empty()) {
+    if (volatiles) Publish(builder_.Build(), log_.last_revision());
+    return log_.last_revision();
+  }
   std::vector<EventPtr> events;
   events.reserve(changes.size());
   const absl::Time now = absl::Now();
@@ -123,14 +136,9 @@ uint64_t DomainStore::CommitLocked(
   return revision;
 }
 
-void DomainStore::UpdateVolatile(
-    std::vector<std::shared_ptr<const v1::Domain>> domains) {
+void DomainStore::UpdateVolatile(VolatileView volatiles) {
   absl::MutexLock lock(&write_mutex_);
-  for (auto& domain : domains) {
-    // Only domains the model holds: a volatile refresh never adds one.
-    const uint32_t domid = domain->domid();
-    if (builder_.Get(domid)) builder_.Set(domid, std::move(domain));
-  }
+  volatiles_ = std::move(volatiles);
   Publish(builder_.Build(), log_.last_revision());
 }
 

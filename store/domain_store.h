@@ -18,15 +18,22 @@
 #include "store/event.h"
 #include "store/event_log.h"
 #include "store/subscription.h"
+#include "store/volatile_view.h"
 
 namespace xenlet::store {
 
 struct Snapshot {
   // The revision of the last event reflected here.
   uint64_t revision = 0;
+  // Domain messages as of their last event: their volatile fields are
+  // the view's (merge them in when answering, see store/volatile_view.h).
   DomainTable domains;
+  VolatileView volatiles;
   absl::Time published;
 };
+
+// d with the volatile fields of the snapshot's sweep: what a query answers.
+v1::Domain FreshDomain(const Snapshot& snapshot, const v1::Domain& d);
 
 // A change the writer commits. domain is the new state (its revision
 // fields are filled in by the store); for DELETED it is the last state.
@@ -74,12 +81,14 @@ class DomainStore {
 
   // Writer: applies changes in order, one revision each, publishes one
   // snapshot and hands the events to every subscription. Returns the new
-  // revision.
-  uint64_t Commit(std::vector<Change> changes);
+  // revision. volatiles (from the sweep the changes come from) replaces
+  // the current view; null keeps it.
+  uint64_t Commit(std::vector<Change> changes,
+                  const VolatileView* volatiles = nullptr);
 
-  // Writer: replaces domains' volatile fields (cpu time, memory, vCPU
-  // state) in the next snapshot without an event or a new revision.
-  void UpdateVolatile(std::vector<std::shared_ptr<const v1::Domain>> domains);
+  // Writer: publishes a snapshot with a new sweep's volatile fields, the
+  // same domains and revision: no event.
+  void UpdateVolatile(VolatileView volatiles);
 
   // Starts a watch atomically with respect to commits: nothing is missed
   // or delivered twice between the initial state or replay and the live
@@ -107,6 +116,7 @@ class DomainStore {
 
  private:
   uint64_t CommitLocked(std::vector<Change> changes,
+                        const VolatileView* volatiles,
                         std::vector<std::shared_ptr<Subscription>>* to_wake);
   void Publish(DomainTable table, uint64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
@@ -115,6 +125,7 @@ class DomainStore {
   // Serialises commits against each other and against Watch().
   mutable absl::Mutex write_mutex_;
   DomainTableBuilder builder_ ABSL_GUARDED_BY(write_mutex_);
+  VolatileView volatiles_ ABSL_GUARDED_BY(write_mutex_);
   EventLog log_ ABSL_GUARDED_BY(write_mutex_);
   std::vector<std::shared_ptr<Subscription>> subscriptions_
       ABSL_GUARDED_BY(write_mutex_);

@@ -53,17 +53,12 @@ bool StableFieldsDiffer(const xen::DomainInfo& a, const xen::DomainInfo& b) {
          VisibleShutdownCode(a) != VisibleShutdownCode(b);
 }
 
-bool VolatileDiffers(const xen::DomainInfo& a, const xen::DomainInfo& b) {
-  return a.cpu_time_ns != b.cpu_time_ns || a.tot_pages != b.tot_pages ||
-         a.nr_online_vcpus != b.nr_online_vcpus || a.running != b.running ||
-         a.blocked != b.blocked || a.shr_pages != b.shr_pages ||
-         a.outstanding_pages != b.outstanding_pages;
-}
-
 }  // namespace
 
 Reconciler::Reconciler(DomainStore* store, Initiators* initiators)
-    : store_(store), initiators_(initiators) {}
+    : store_(store),
+      initiators_(initiators),
+      slots_(xen::kDomidFirstReserved) {}
 
 v1::DomainState Reconciler::DeriveState(const xen::DomainInfo& info,
                                         bool has_run) {
@@ -75,21 +70,9 @@ v1::DomainState Reconciler::DeriveState(const xen::DomainInfo& info,
   return v1::DOMAIN_STATE_RUNNING;
 }
 
-void Reconciler::FillVolatile(const xen::DomainInfo& info,
-                              v1::Domain* out) const {
-  out->mutable_flags()->set_running(info.running);
-  out->mutable_flags()->set_blocked(info.blocked);
-  out->set_vcpus_online(info.nr_online_vcpus);
-  out->set_cpu_time_ns(info.cpu_time_ns);
-  v1::DomainMemory* memory = out->mutable_memory();
-  memory->set_current_bytes(info.tot_pages * xen::kPageSize);
-  memory->set_shared_bytes(info.shr_pages * xen::kPageSize);
-  memory->set_outstanding_bytes(info.outstanding_pages * xen::kPageSize);
-}
-
-std::unique_ptr<v1::Domain> Reconciler::Build(const Tracked& t) const {
+std::unique_ptr<v1::Domain> Reconciler::Build(const xen::DomainInfo& info,
+                                              const Tracked& t) const {
   auto d = std::make_unique<v1::Domain>();
-  const xen::DomainInfo& info = t.info;
   d->set_domid(info.domid);
   d->set_uuid(t.uuid);
   d->set_incarnation(t.incarnation);
@@ -130,19 +113,19 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
   const bool timer = sweep.cause == SweepCause::kTimer && !first_sweep_;
   const absl::Time detected = sweep.started;
   std::vector<Change> changes;
-  std::vector<std::shared_ptr<const v1::Domain>> refreshed;
   // Domains this sweep saw are stamped with its number: what is left with
   // an older stamp is gone.
   const uint64_t stamp = ++sweep_number_;
+  size_t seen = 0;
   bool set_changed = false;
 
   auto change = [&](v1::EventType type, v1::Transition transition,
-                    const Tracked& t) {
+                    const xen::DomainInfo& info, const Tracked& t) {
     Change c;
     c.type = type;
     c.transition = transition;
-    c.domid = t.info.domid;
-    c.domain = Build(t);
+    c.domid = info.domid;
+    c.domain = Build(info, t);
     c.detected = detected;
     if (type == v1::EVENT_TYPE_DELETED) {
       c.domain->set_state(v1::DOMAIN_STATE_DESTROYED);
@@ -153,92 +136,93 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     }
     changes.push_back(std::move(c));
   };
+  auto remove = [&](Slot& slot) {
+    auto it = domains_.find(slot.info.domid);
+    change(v1::EVENT_TYPE_DELETED, v1::TRANSITION_DESTROYED, slot.info,
+           it->second);
+    if (timer) ++repairs_.removed;
+    domains_.erase(it);
+    slot.present = false;
+    --present_;
+    set_changed = true;
+  };
 
   for (const xen::DomainInfo& info : *sweep.domains) {
-    auto it = domains_.find(info.domid);
-    // Identity is the 16-byte handle; the text form is made only for new
-    // domains (formatting 32000 UUIDs per sweep was most of its cost).
-    if (it != domains_.end() && it->second.info.handle != info.handle) {
+    if (info.domid >= slots_.size()) continue;  // not a domain's domid
+    Slot& slot = slots_[info.domid];
+    // The common case, every domain on every sweep: the same domain with
+    // nothing but volatile fields moved. No event and no copy: the view
+    // of this sweep serves them (store/volatile_view.h). Identity is the
+    // 16-byte handle; a UUID is formatted only for a new domain.
+    if (slot.present && slot.info.handle == info.handle &&
+        !StableFieldsDiffer(slot.info, info)) {
+      slot.info = info;
+      slot.seen_in_sweep = stamp;
+      ++seen;
+      continue;
+    }
+    if (slot.present && slot.info.handle != info.handle) {
       // The domid was reused by a new domain between two sweeps.
-      change(v1::EVENT_TYPE_DELETED, v1::TRANSITION_DESTROYED, it->second);
-      if (timer) ++repairs_.removed;
-      domains_.erase(it);
-      it = domains_.end();
+      remove(slot);
       if (reused) reused->push_back(info.domid);
     }
-    if (it == domains_.end()) {
+    if (!slot.present) {
       Tracked t;
-      t.info = info;
       t.uuid = info.Uuid();
-      t.seen_in_sweep = stamp;
       t.incarnation = ++incarnations_[info.domid];
       if (first_sweep_) {
         // A paused domain found at start may well have run before.
         t.has_run = true;
-        change(v1::EVENT_TYPE_ADDED, v1::TRANSITION_EXISTING, t);
+        change(v1::EVENT_TYPE_ADDED, v1::TRANSITION_EXISTING, info, t);
       } else {
         // Xen creates every domain paused. One first seen later in its
         // life (the toolstack unpaused it between two sweeps) still gets
         // its CREATED event, then the transition to where it is now.
-        change(v1::EVENT_TYPE_ADDED, v1::TRANSITION_CREATED, t);
+        change(v1::EVENT_TYPE_ADDED, v1::TRANSITION_CREATED, info, t);
         changes.back().domain->set_state(v1::DOMAIN_STATE_CREATED);
         t.has_run = !info.paused;
         const v1::DomainState now = DeriveState(info, t.has_run);
         if (now != v1::DOMAIN_STATE_CREATED) {
           change(v1::EVENT_TYPE_MODIFIED,
-                 TransitionOf(v1::DOMAIN_STATE_CREATED, now), t);
+                 TransitionOf(v1::DOMAIN_STATE_CREATED, now), info, t);
         }
         if (timer) ++repairs_.added;
       }
       domains_.emplace(info.domid, std::move(t));
+      slot = {info, stamp, true};
+      ++present_;
+      ++seen;
       set_changed = true;
       continue;
     }
-    Tracked& t = it->second;
-    t.seen_in_sweep = stamp;
-    const v1::DomainState before = DeriveState(t.info, t.has_run);
+    // The same domain, with a flag or its configuration changed.
+    Tracked& t = domains_.find(info.domid)->second;
+    const v1::DomainState before = DeriveState(slot.info, t.has_run);
     if (!info.paused && !info.shutdown && !info.dying) t.has_run = true;
     const v1::DomainState after = DeriveState(info, t.has_run);
-    const bool config = StableFieldsDiffer(t.info, info);
-    const bool volatile_only =
-        !config && before == after && VolatileDiffers(t.info, info);
-    t.info = info;
-    if (before != after || config) {
-      change(v1::EVENT_TYPE_MODIFIED, TransitionOf(before, after), t);
-      if (timer && (after == v1::DOMAIN_STATE_SHUTDOWN ||
-                    after == v1::DOMAIN_STATE_DYING)) {
-        ++repairs_.lifecycle;
-      }
-    } else if (volatile_only && t.published) {
-      auto copy = std::make_shared<v1::Domain>(*t.published);
-      FillVolatile(info, copy.get());
-      t.published = copy;
-      refreshed.push_back(std::move(copy));
+    slot.info = info;
+    slot.seen_in_sweep = stamp;
+    ++seen;
+    change(v1::EVENT_TYPE_MODIFIED, TransitionOf(before, after), info, t);
+    if (timer && (after == v1::DOMAIN_STATE_SHUTDOWN ||
+                  after == v1::DOMAIN_STATE_DYING)) {
+      ++repairs_.lifecycle;
     }
   }
-  for (auto it = domains_.begin(); it != domains_.end();) {
-    if (it->second.seen_in_sweep == stamp) {
-      ++it;
-      continue;
+  // Domains the sweep did not report are gone: looked for only when some
+  // are missing.
+  if (seen < present_) {
+    for (Slot& slot : slots_) {
+      if (slot.present && slot.seen_in_sweep != stamp) remove(slot);
     }
-    change(v1::EVENT_TYPE_DELETED, v1::TRANSITION_DESTROYED, it->second);
-    if (timer) ++repairs_.removed;
-    domains_.erase(it++);
-    set_changed = true;
   }
   first_sweep_ = false;
-  if (!changes.empty()) {
-    std::vector<xen::Domid> touched;
-    for (const Change& c : changes) touched.push_back(c.domid);
-    store_->Commit(std::move(changes));
-    auto snapshot = store_->snapshot();
-    for (xen::Domid domid : touched) {
-      if (auto t = domains_.find(domid); t != domains_.end()) {
-        t->second.published = snapshot->domains.Get(domid);
-      }
-    }
+  const VolatileView view(sweep.domains);
+  if (changes.empty()) {
+    store_->UpdateVolatile(view);
+  } else {
+    store_->Commit(std::move(changes), &view);
   }
-  if (!refreshed.empty()) store_->UpdateVolatile(std::move(refreshed));
   return set_changed;
 }
 
@@ -250,6 +234,7 @@ void Reconciler::OnKeys(std::vector<DomainKeys> keys) {
     auto it = domains_.find(k.domid);
     if (it == domains_.end()) continue;  // not (or no longer) in the model
     Tracked& t = it->second;
+    const xen::DomainInfo& info = slots_[k.domid].info;
     // A domain's directory goes when it is destroyed: keep the last keys
     // (its name) for its final events rather than blank them.
     if (!k.exists || t.keys == k.values) continue;
@@ -262,18 +247,11 @@ void Reconciler::OnKeys(std::vector<DomainKeys> keys) {
     c.type = v1::EVENT_TYPE_MODIFIED;
     c.transition = v1::TRANSITION_UPDATED;
     c.domid = k.domid;
-    c.domain = Build(t);
+    c.domain = Build(info, t);
     c.detected = detected;
     changes.push_back(std::move(c));
   }
-  if (changes.empty()) return;
-  std::vector<xen::Domid> touched;
-  for (const Change& c : changes) touched.push_back(c.domid);
-  store_->Commit(std::move(changes));
-  auto snapshot = store_->snapshot();
-  for (xen::Domid domid : touched) {
-    domains_[domid].published = snapshot->domains.Get(domid);
-  }
+  if (!changes.empty()) store_->Commit(std::move(changes));
 }
 
 std::vector<xen::Domid> Reconciler::Domids() const {

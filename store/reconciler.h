@@ -57,22 +57,29 @@ class Reconciler {
   static v1::DomainState DeriveState(const xen::DomainInfo& info, bool has_run);
 
  private:
-  struct Tracked {
-    xen::DomainInfo info;  // info.handle is the domain's identity
-    std::string uuid;      // info.handle formatted, once
+  // What every sweep touches for every domain, in an array by domid that
+  // a sweep (in domid order) walks front to back.
+  struct Slot {
+    xen::DomainInfo info;  // the last sweep's; info.handle is the identity
     uint64_t seen_in_sweep = 0;
+    bool present = false;
+  };
+  // The rest, touched only when the domain changes.
+  struct Tracked {
+    std::string uuid;  // info.handle formatted, once
     uint64_t incarnation = 0;
     bool has_run = false;
     std::map<std::string, std::string> keys;
-    std::shared_ptr<const v1::Domain> published;  // as the store has it
   };
 
-  std::unique_ptr<v1::Domain> Build(const Tracked& tracked) const;
-  void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) const;
+  std::unique_ptr<v1::Domain> Build(const xen::DomainInfo& info,
+                                    const Tracked& tracked) const;
 
   DomainStore* const store_;
   Initiators* const initiators_;
   mutable absl::Mutex mutex_;
+  std::vector<Slot> slots_ ABSL_GUARDED_BY(mutex_);  // kDomidFirstReserved
+  size_t present_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::flat_hash_map<xen::Domid, Tracked> domains_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<xen::Domid, uint64_t> incarnations_
       ABSL_GUARDED_BY(mutex_);

@@ -6,9 +6,7 @@ namespace xenlet::store {
 
 Sweeper::Sweeper(xen::Hypervisor* hypervisor, absl::Duration interval,
                  Sink sink)
-    : hypervisor_(hypervisor), interval_(interval), sink_(std::move(sink)) {
-  buffer_.reserve(xen::kDomidFirstReserved);
-}
+    : hypervisor_(hypervisor), interval_(interval), sink_(std::move(sink)) {}
 
 Sweeper::~Sweeper() { Stop(); }
 
@@ -37,7 +35,8 @@ void Sweeper::Trigger(SweepCause cause) {
 absl::Status Sweeper::SweepNow(SweepCause cause) {
   absl::MutexLock sweep_lock(&sweep_mutex_);
   const absl::Time started = absl::Now();
-  absl::Status status = hypervisor_->GetAllDomains(&buffer_);
+  std::shared_ptr<SweepBuffer> buffer = FreeBuffer();
+  absl::Status status = hypervisor_->GetAllDomains(buffer.get());
   const absl::Duration duration = absl::Now() - started;
   {
     absl::MutexLock lock(&mutex_);
@@ -45,14 +44,26 @@ absl::Status Sweeper::SweepNow(SweepCause cause) {
       ++stats_.sweeps;
       stats_.last_time = started;
       stats_.last_duration = duration;
-      stats_.last_domains = buffer_.size();
+      stats_.last_domains = buffer->size();
     } else {
       ++stats_.failures;
     }
   }
   if (!status.ok()) return status;
-  sink_({&buffer_, started, duration, cause});
+  sink_({std::move(buffer), started, duration, cause});
   return absl::OkStatus();
+}
+
+std::shared_ptr<SweepBuffer> Sweeper::FreeBuffer() {
+  for (const auto& buffer : pool_) {
+    if (buffer.use_count() == 1) return buffer;
+  }
+  // Readers hold every pooled one (paged listings keep their snapshot): a
+  // new buffer, pooled while the pool is small.
+  constexpr size_t kMaxPooled = 4;
+  auto buffer = std::make_shared<SweepBuffer>();
+  if (pool_.size() < kMaxPooled) pool_.push_back(buffer);
+  return buffer;
 }
 
 void Sweeper::Loop() {

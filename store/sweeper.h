@@ -1,8 +1,9 @@
 // Sweeps the hypervisor: one XEN_SYSCTL_getdomaininfolist hypercall over
-// the whole domid range per sweep, into a buffer reused from sweep to
-// sweep. Runs on its own thread, on a timer and on request; requests made
-// while a sweep runs are coalesced into one more sweep (at most one running
-// and one pending, however many requests arrive).
+// the whole domid range per sweep, into a buffer reused once nobody holds
+// it any more (the model's snapshots keep the last one: store/volatile_view).
+// Runs on its own thread, on a timer and on request; requests made while a
+// sweep runs are coalesced into one more sweep (at most one running and one
+// pending, however many requests arrive).
 #ifndef XENLET_STORE_SWEEPER_H_
 #define XENLET_STORE_SWEEPER_H_
 
@@ -12,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "store/volatile_view.h"
 #include "xen/hypervisor.h"
 
 namespace xenlet::store {
@@ -19,7 +21,8 @@ namespace xenlet::store {
 enum class SweepCause { kTimer, kWatch, kResync };
 
 struct SweepResult {
-  const std::vector<xen::DomainInfo>* domains;  // valid during the callback
+  // Sorted by domid; never changed once handed out: the sink may keep it.
+  std::shared_ptr<const SweepBuffer> domains;
   absl::Time started;
   absl::Duration duration;
   SweepCause cause;
@@ -56,8 +59,11 @@ class Sweeper {
   xen::Hypervisor* const hypervisor_;
   const absl::Duration interval_;
   const Sink sink_;
-  std::vector<xen::DomainInfo> buffer_;  // only the sweeping thread uses it
-  absl::Mutex sweep_mutex_;              // one sweep at a time
+  // Buffers to sweep into; one is reused when the sweeper holds the only
+  // reference. Only the sweeping thread uses the pool.
+  std::shared_ptr<SweepBuffer> FreeBuffer();
+  std::vector<std::shared_ptr<SweepBuffer>> pool_;
+  absl::Mutex sweep_mutex_;  // one sweep at a time
 
   mutable absl::Mutex mutex_;
   bool pending_ ABSL_GUARDED_BY(mutex_) = false;

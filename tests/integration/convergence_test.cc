@@ -430,8 +430,9 @@ std::vector<std::string> MisnamedEvents(const Storm& storm,
 
 Model SnapshotModel(const store::Snapshot& snapshot) {
   Model out;
-  snapshot.domains.ForEach(
-      [&](const store::DomainPtr& d) { out[d->domid()] = *d; });
+  snapshot.domains.ForEach([&](const store::DomainPtr& d) {
+    out[d->domid()] = store::FreshDomain(snapshot, *d);
+  });
   return out;
 }
 

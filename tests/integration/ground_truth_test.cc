@@ -276,8 +276,9 @@ class GroundTruthBase : public ::testing::Test {
     if (!read.ok()) out.push_back(absl::StrCat("truth: ", read.ToString()));
     auto snapshot = model_->store().snapshot();
     std::map<uint32_t, v1::Domain> model;
-    snapshot->domains.ForEach(
-        [&](const store::DomainPtr& d) { model[d->domid()] = *d; });
+    snapshot->domains.ForEach([&](const store::DomainPtr& d) {
+      model[d->domid()] = store::FreshDomain(*snapshot, *d);
+    });
     CompareDomains("model", infos, model, Fields::kAll, &out);
 
     // Keys reach the model through xenstore watches, which may still be on

@@ -116,8 +116,12 @@ class ModelTest : public ::testing::Test {
     });
   }
 
+  // The domain as a query answers it (volatile fields of the last sweep).
   std::shared_ptr<const v1::Domain> Current(uint32_t domid) {
-    return model_->store().snapshot()->domains.Get(domid);
+    auto snapshot = model_->store().snapshot();
+    const store::DomainPtr& d = snapshot->domains.Get(domid);
+    if (!d) return nullptr;
+    return std::make_shared<v1::Domain>(store::FreshDomain(*snapshot, *d));
   }
 
   std::unique_ptr<sim::SimHost> host_;

@@ -62,19 +62,62 @@ TEST(DomainStoreTest, CommitsAssignRevisionsAndPublishSnapshots) {
   EXPECT_EQ(snap->domains.Get(2)->name(), "b");
 }
 
-TEST(DomainStoreTest, VolatileUpdatesChangeNoRevision) {
+// A sweep's volatile fields are a view published with the same domains and
+// revision: the Domain messages are not copied, and readers merge the
+// view's values in. Old snapshots keep the view they were published with.
+TEST(DomainStoreTest, VolatileUpdatesChangeNoRevisionAndCopyNoDomain) {
   DomainStore store({"inst", 100});
   store.Commit(One(Add(1, "a")));
-  auto updated =
-      std::make_shared<v1::Domain>(*store.snapshot()->domains.Get(1));
-  updated->set_cpu_time_ns(12345);
-  auto stranger = std::make_shared<v1::Domain>();
-  stranger->set_domid(99);
-  store.UpdateVolatile({updated, stranger});
+  auto before = store.snapshot();
+  auto sweep = std::make_shared<SweepBuffer>(2);
+  (*sweep)[0].domid = 1;
+  (*sweep)[0].cpu_time_ns = 12345;
+  (*sweep)[0].tot_pages = 256;
+  (*sweep)[0].running = true;
+  (*sweep)[1].domid = 99;  // not in the model: never shown
+  store.UpdateVolatile(VolatileView(sweep));
   auto snap = store.snapshot();
   EXPECT_EQ(snap->revision, 1u);
-  EXPECT_EQ(snap->domains.Get(1)->cpu_time_ns(), 12345u);
+  EXPECT_EQ(snap->domains.Get(1), before->domains.Get(1)) << "copied";
+  const v1::Domain fresh = FreshDomain(*snap, *snap->domains.Get(1));
+  EXPECT_EQ(fresh.cpu_time_ns(), 12345u);
+  EXPECT_EQ(fresh.memory().current_bytes(), 256u * 4096);
+  EXPECT_TRUE(fresh.flags().running());
+  EXPECT_EQ(fresh.name(), "a");
   EXPECT_EQ(snap->domains.Get(99), nullptr);
+  EXPECT_EQ(FreshDomain(*before, *before->domains.Get(1)).cpu_time_ns(), 0u);
+  // A commit without a view keeps the current one.
+  store.Commit(One(Add(2, "b")));
+  EXPECT_EQ(FreshDomain(*store.snapshot(), *store.snapshot()->domains.Get(1))
+                .cpu_time_ns(),
+            12345u);
+}
+
+TEST(VolatileViewTest, CursorFindsAscendingAndRestartsGoingBack) {
+  auto sweep = std::make_shared<SweepBuffer>();
+  for (uint32_t d : {0u, 3u, 7u, 100u, 32000u}) {
+    xen::DomainInfo info;
+    info.domid = d;
+    info.cpu_time_ns = d * 10;
+    sweep->push_back(info);
+  }
+  VolatileView view(sweep);
+  VolatileView::Cursor cursor(view);
+  EXPECT_EQ(cursor.Find(7)->cpu_time_ns, 70u);  // a page starting mid-way
+  EXPECT_EQ(cursor.Find(8), nullptr);
+  EXPECT_EQ(cursor.Find(100)->cpu_time_ns, 1000u);
+  EXPECT_EQ(cursor.Find(32000)->cpu_time_ns, 320000u);
+  EXPECT_EQ(cursor.Find(32001), nullptr);
+  EXPECT_EQ(cursor.Find(3)->cpu_time_ns, 30u);  // went back
+  EXPECT_EQ(cursor.Find(3)->cpu_time_ns, 30u);  // the same again
+  EXPECT_EQ(view.Find(0)->cpu_time_ns, 0u);
+  EXPECT_EQ(view.Find(5), nullptr);
+  EXPECT_EQ(VolatileView().Find(0), nullptr);
+  v1::Domain untouched;
+  untouched.set_domid(5);
+  untouched.set_cpu_time_ns(9);
+  view.Merge(&untouched);
+  EXPECT_EQ(untouched.cpu_time_ns(), 9u);
 }
 
 TEST(DomainStoreTest, ResumeReplaysExactlyTheMissedEvents) {

@@ -127,27 +127,30 @@ BENCHMARK(BM_Sweep)->Apply(SweepArgs);
 // ---- Reconciler::OnSweep ----
 
 // range(1): percentage of domains whose volatile fields (cpu time) change
-// between two sweeps; 0 is the steady state.
+// between two sweeps; 0 is the steady state. Each sweep is a buffer of its
+// own, as the sweeper hands them out (the snapshot keeps the last one).
 void BM_ReconcileOnSweep(benchmark::State& state) {
   const uint32_t n = state.range(0);
   const int percent = state.range(1);
   sim::SimHost& host = HostWith(n);
   auto hv = Open(host, DomainListPath::kPersistentBuffer);
-  std::vector<xen::DomainInfo> a;
-  if (!hv->GetAllDomains(&a).ok()) std::abort();
-  std::vector<xen::DomainInfo> b = a;
-  const size_t changed = a.size() * percent / 100;
-  for (size_t i = 0; i < changed; ++i) b[i * a.size() / changed].cpu_time_ns++;
+  auto a = std::make_shared<store::SweepBuffer>();
+  if (!hv->GetAllDomains(a.get()).ok()) std::abort();
+  auto b = std::make_shared<store::SweepBuffer>(*a);
+  const size_t changed = a->size() * percent / 100;
+  for (size_t i = 0; i < changed; ++i) {
+    (*b)[i * a->size() / changed].cpu_time_ns++;
+  }
   store::DomainStore store({"bench", 1000});
   store::Reconciler reconciler(&store);
   const absl::Time now = absl::Now();
   reconciler.OnSweep(
-      {&a, now, absl::ZeroDuration(), store::SweepCause::kResync});
+      {a, now, absl::ZeroDuration(), store::SweepCause::kResync});
   bool flip = false;
   for (auto _ : state) {
     flip = percent > 0 && !flip;
     reconciler.OnSweep(
-        {flip ? &b : &a, now, absl::ZeroDuration(), store::SweepCause::kTimer});
+        {flip ? b : a, now, absl::ZeroDuration(), store::SweepCause::kTimer});
   }
   state.counters["domains"] = store.snapshot()->domains.size();
   state.counters["volatile_changed"] = changed;
@@ -224,6 +227,13 @@ std::vector<Ratio> Ratios() {
     }
     const std::string steady =
         "BM_ReconcileOnSweep/domains:" + n + "/volatile_pct:0/min_time:0.200";
+    for (std::string pct : {"0", "100"}) {
+      r.push_back(
+          {"OnSweep, " + pct + "% volatile vs the sweep hypercall, " + n,
+           "BM_ReconcileOnSweep/domains:" + n + "/volatile_pct:" + pct +
+               "/min_time:0.200",
+           full});
+    }
     for (std::string pct : {"10", "100"}) {
       r.push_back({"OnSweep, " + pct + "% volatile vs steady, " + n,
                    "BM_ReconcileOnSweep/domains:" + n + "/volatile_pct:" + pct +
