@@ -62,6 +62,8 @@ metrics::AgentState ReadAgentState(store::DomainModel& model,
   s.open_streams = streams.open;
   s.stream_queue_max_events = streams.max_queued;
   s.coalesced_events_total = streams.coalesced_total;
+  s.events_sent_total = streams.events_sent;
+  s.events_encoded_total = streams.events_encoded;
   for (int reason = v1::ResyncReason_MIN + 1; reason <= v1::ResyncReason_MAX;
        ++reason) {
     s.resyncs_by_reason[ShortLowerName(

@@ -1,5 +1,7 @@
 #include "agent/domain_service.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+
 #include "absl/strings/str_cat.h"
 #include "agent/field_mask.h"
 #include "agent/grpc_status.h"
@@ -191,19 +193,26 @@ grpc::ServerUnaryReactor* DomainServiceImpl::GetDomains(
   return FinishUnary(context, grpc::Status::OK);
 }
 
-grpc::ServerWriteReactor<v1::WatchDomainsResponse>*
-DomainServiceImpl::WatchDomains(grpc::CallbackServerContext* context,
-                                const v1::WatchDomainsRequest* request) {
-  if (auto s = ValidateWatchDomains(*request); !s.ok()) {
-    return new FinishedWriter<v1::WatchDomainsResponse>(ToGrpcStatus(s));
+grpc::ServerWriteReactor<grpc::ByteBuffer>* DomainServiceImpl::WatchDomains(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw) {
+  v1::WatchDomainsRequest request;
+  grpc::ByteBuffer copy(*raw);  // the reader wants it mutable; slices shared
+  grpc::ProtoBufferReader reader(&copy);
+  if (!request.ParseFromZeroCopyStream(&reader)) {
+    return new FinishedWriter<grpc::ByteBuffer>(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     "request: not a xenlet.v1.WatchDomainsRequest"));
+  }
+  if (auto s = ValidateWatchDomains(request); !s.ok()) {
+    return new FinishedWriter<grpc::ByteBuffer>(ToGrpcStatus(s));
   }
   absl::MutexLock lock(&streams_mutex_);
   if (ending_) {
-    return new FinishedWriter<v1::WatchDomainsResponse>(
+    return new FinishedWriter<grpc::ByteBuffer>(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "xenlet is shutting down"));
   }
-  auto* stream = new WatchStream(store_, *request, options_.watch,
-                                 [this](WatchStream* done) {
+  auto* stream = new WatchStream(store_, request, options_.watch,
+                                 &watch_counters_, [this](WatchStream* done) {
                                    absl::MutexLock lock(&streams_mutex_);
                                    // Counters never go down: an ended
                                    // stream's coalesced events stay counted.
@@ -252,6 +261,8 @@ DomainServiceImpl::StreamStats DomainServiceImpl::stream_stats() const {
   StreamStats stats;
   stats.open = streams_.size();
   stats.coalesced_total = ended_coalesced_;
+  stats.events_sent = watch_counters_.events_sent.load();
+  stats.events_encoded = watch_counters_.events_encoded.load();
   stats.resyncs = resyncs_;
   for (const WatchStream* stream : streams_) {
     stats.max_queued = std::max(stats.max_queued, stream->queued());

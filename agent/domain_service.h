@@ -24,7 +24,11 @@ struct DomainServiceOptions {
   absl::Duration tick = absl::Milliseconds(200);
 };
 
-class DomainServiceImpl final : public v1::DomainService::CallbackService {
+// WatchDomains is registered raw: its streams write encoded bytes shared
+// between streams (agent/watch_stream.h); it parses its request itself.
+class DomainServiceImpl final
+    : public v1::DomainService::WithRawCallbackMethod_WatchDomains<
+          v1::DomainService::CallbackService> {
  public:
   // xenstore: how ReadXenstore connects; null answers it UNAVAILABLE.
   DomainServiceImpl(store::DomainStore* store, DomainServiceOptions options,
@@ -39,9 +43,9 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetDomainsRequest* request,
       v1::GetDomainsResponse* response) override;
-  grpc::ServerWriteReactor<v1::WatchDomainsResponse>* WatchDomains(
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchDomains(
       grpc::CallbackServerContext* context,
-      const v1::WatchDomainsRequest* request) override;
+      const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* ReadXenstore(
       grpc::CallbackServerContext* context,
       const v1::ReadXenstoreRequest* request,
@@ -56,6 +60,8 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
     size_t open = 0;
     size_t max_queued = 0;         // the most backed-up open stream
     uint64_t coalesced_total = 0;  // over every stream so far
+    uint64_t events_sent = 0;      // live and replayed, over every stream
+    uint64_t events_encoded = 0;   // of those, serialised (not shared)
     std::map<v1::ResyncReason, uint64_t> resyncs;
   };
   StreamStats stream_stats() const;
@@ -73,6 +79,7 @@ class DomainServiceImpl final : public v1::DomainService::CallbackService {
   bool ending_ ABSL_GUARDED_BY(streams_mutex_) = false;
   // Of the streams that have ended.
   uint64_t ended_coalesced_ ABSL_GUARDED_BY(streams_mutex_) = 0;
+  WatchCounters watch_counters_;
   std::map<v1::ResyncReason, uint64_t> resyncs_ ABSL_GUARDED_BY(streams_mutex_);
   bool stop_ticker_ ABSL_GUARDED_BY(streams_mutex_) = false;
   std::thread ticker_;

@@ -1,5 +1,7 @@
 #include "agent/watch_stream.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "agent/field_mask.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -27,6 +29,16 @@ store::SubscriptionOptions MakeSubscriptionOptions(
   return options;
 }
 
+// A ByteBuffer over the shared bytes, without copying them: the slice
+// holds a reference until gRPC has sent it.
+grpc::ByteBuffer Wrap(store::Encoded bytes) {
+  auto* holder = new store::Encoded(std::move(bytes));
+  grpc::Slice slice(
+      const_cast<char*>((*holder)->data()), (*holder)->size(),
+      [](void* held) { delete static_cast<store::Encoded*>(held); }, holder);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 bool Wants(const v1::WatchDomainsRequest& request, v1::EventType type) {
   if (request.event_types_size() == 0) return true;
   for (int t : request.event_types()) {
@@ -39,10 +51,12 @@ bool Wants(const v1::WatchDomainsRequest& request, v1::EventType type) {
 
 WatchStream::WatchStream(store::DomainStore* store,
                          const v1::WatchDomainsRequest& request,
-                         const WatchSettings& settings,
+                         const WatchSettings& settings, WatchCounters* counters,
                          std::function<void(WatchStream*)> on_done)
     : store_(store),
       request_(request),
+      counters_(counters),
+      mask_key_(absl::StrJoin(request.read_mask().paths(), ",")),
       on_done_(std::move(on_done)),
       on_event_sent_(settings.on_event_sent),
       bookmark_interval_(request.has_bookmark_interval() &&
@@ -95,14 +109,23 @@ void WatchStream::FillDomain(const v1::Domain& domain,
 
 void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
                             bool coalesced) {
-  Marker(type, event.revision);
-  FillDomain(*event.domain, nullptr);
-  message_.set_transition(event.transition);
-  // A coalesced event stands for several changes: whose is unclear.
-  message_.set_initiator(coalesced ? "" : event.initiator);
-  message_.set_coalesced(coalesced);
-  *message_.mutable_detected_time() =
-      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(event.detected));
+  // Everything in the message follows from the event and this form's name:
+  // whichever stream encodes it first, the bytes are the same.
+  const std::string form = absl::StrCat(static_cast<int>(type),
+                                        coalesced ? "c" : "", "|", mask_key_);
+  encoded_ = event.encoded.Get(form, [&] {
+    Marker(type, event.revision);
+    FillDomain(*event.domain, nullptr);
+    message_.set_transition(event.transition);
+    // A coalesced event stands for several changes: whose is unclear.
+    message_.set_initiator(coalesced ? "" : event.initiator);
+    message_.set_coalesced(coalesced);
+    *message_.mutable_detected_time() =
+        TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(event.detected));
+    if (counters_) ++counters_->events_encoded;
+    return message_.SerializeAsString();
+  });
+  if (counters_) ++counters_->events_sent;
 }
 
 bool WatchStream::NextInitial() {
@@ -206,9 +229,13 @@ void WatchStream::Pump() {
     absl::MutexLock lock(&mutex_);
     while (true) {
       if (writing_ || finished_) return;
+      encoded_.reset();
       if (phase_ != Phase::kEnding && Next()) {
         writing_ = true;
         last_write_ = absl::Now();
+        out_ = Wrap(encoded_ ? std::move(encoded_)
+                             : std::make_shared<const std::string>(
+                                   message_.SerializeAsString()));
         break;
       }
       if (phase_ == Phase::kEnding) {
@@ -223,11 +250,11 @@ void WatchStream::Pump() {
     }
   }
   // Outside the lock: the reaction may run at once on another thread.
-  // message_ is not touched again until OnWriteDone.
+  // out_ is not touched again until OnWriteDone.
   if (finish) {
     Finish(finish_status);
   } else {
-    StartWrite(&message_);
+    StartWrite(&out_);
   }
 }
 

@@ -2,14 +2,18 @@
 // state or the replay, SYNCED, then live events from its subscription,
 // with BOOKMARKs when idle and opt-in STATS. It writes one message at a
 // time and never blocks a thread while it waits for events or for the
-// client, so hundreds of streams need no thread each.
+// client, so hundreds of streams need no thread each. It writes bytes (the
+// method is registered raw): an event's are encoded once and shared by
+// every stream that sends it in the same form (store/encoded_forms.h).
 #ifndef XENLET_AGENT_WATCH_STREAM_H_
 #define XENLET_AGENT_WATCH_STREAM_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -18,6 +22,13 @@
 
 namespace xenlet::agent {
 
+// Shared by every stream of a service: how many events were sent, and how
+// many of them had to be encoded (the rest reused another stream's bytes).
+struct WatchCounters {
+  std::atomic<uint64_t> events_sent{0};
+  std::atomic<uint64_t> events_encoded{0};
+};
+
 struct WatchSettings {
   absl::Duration default_bookmark_interval = absl::Seconds(30);
   size_t queue_capacity = 1024;
@@ -25,11 +36,11 @@ struct WatchSettings {
   std::function<void(absl::Duration)> on_event_sent;
 };
 
-class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
+class WatchStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   // on_done runs once the stream is over, before the object is deleted.
   WatchStream(store::DomainStore* store, const v1::WatchDomainsRequest& request,
-              const WatchSettings& settings,
+              const WatchSettings& settings, WatchCounters* counters,
               std::function<void(WatchStream*)> on_done);
 
   // Starts writing; call once, after registering the stream.
@@ -71,6 +82,8 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
 
   store::DomainStore* const store_;
   const v1::WatchDomainsRequest request_;
+  WatchCounters* const counters_;
+  const std::string mask_key_;  // the read mask, as part of a form's name
   const std::function<void(WatchStream*)> on_done_;
   const std::function<void(absl::Duration)> on_event_sent_;
   const absl::Duration bookmark_interval_;
@@ -84,6 +97,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchDomainsResponse> {
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::Status end_status_ ABSL_GUARDED_BY(mutex_);
   v1::WatchDomainsResponse message_ ABSL_GUARDED_BY(mutex_);
+  // Set by Next() for an event: its shared bytes (message_ is then unused).
+  store::Encoded encoded_ ABSL_GUARDED_BY(mutex_);
+  grpc::ByteBuffer out_;  // the write in flight; only Pump and gRPC touch it
   uint32_t cursor_ ABSL_GUARDED_BY(mutex_) = 0;  // initial-state domid
   size_t replay_index_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Time last_write_ ABSL_GUARDED_BY(mutex_);

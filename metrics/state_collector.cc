@@ -88,6 +88,15 @@ std::vector<MetricFamily> StateCollector::Collect() const {
                        "Events merged into a newer event of the same domain "
                        "for a slow stream.",
                        MetricType::Counter, s.coalesced_events_total));
+  out.push_back(Single("xenlet_watch_events_sent_total",
+                       "Events sent on WatchDomains streams (live and "
+                       "replayed).",
+                       MetricType::Counter, s.events_sent_total));
+  out.push_back(Single("xenlet_watch_events_encoded_total",
+                       "Events serialised for the streams: once per event and "
+                       "form (field mask, type), whatever the number of "
+                       "streams sending it.",
+                       MetricType::Counter, s.events_encoded_total));
   out.push_back(ByLabel("xenlet_watch_resyncs_total",
                         "Watches told to resync instead of resuming, by "
                         "reason.",

@@ -30,6 +30,8 @@ struct AgentState {
   double open_streams = 0;
   double stream_queue_max_events = 0;
   double coalesced_events_total = 0;
+  double events_sent_total = 0;
+  double events_encoded_total = 0;
   std::map<std::string, double> resyncs_by_reason;
   std::string version;
 };

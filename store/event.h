@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "store/domain_table.h"
+#include "store/encoded_forms.h"
 #include "xenlet/v1/domain_service.pb.h"
 
 namespace xenlet::store {
@@ -20,6 +21,7 @@ struct Event {
   DomainPtr previous;     // the state before; null for ADDED
   absl::Time detected;    // when the agent noticed the change
   std::string initiator;  // who asked for it through this agent, or ""
+  EncodedForms encoded;   // as the streams send it (agent/watch_stream)
 };
 
 using EventPtr = std::shared_ptr<const Event>;

@@ -374,6 +374,46 @@ TEST_F(DomainServiceTest, FilteredWatchSeesDomainsEnterAndLeave) {
   watch->context.TryCancel();
 }
 
+// Ten watchers without a mask and two with the same mask: each event is
+// encoded once per form (two forms), whatever the number of streams, and
+// every stream of a form gets the same bytes. A filter that turns an event
+// into another type (MODIFIED seen as ADDED) is a form of its own.
+TEST_F(DomainServiceTest, EachEventIsSerialisedOncePerForm) {
+  AddDomains(1, 2, "d");
+  std::vector<std::unique_ptr<Watch>> watches;
+  for (int i = 0; i < 12; ++i) {
+    v1::WatchDomainsRequest request;
+    request.set_initial_state(true);  // SYNCED tells us the stream is live
+    if (i >= 10) request.mutable_read_mask()->add_paths("name");
+    watches.push_back(StartWatch(request));
+  }
+  for (auto& watch : watches) {
+    while (watch->Next().type() != v1::EVENT_TYPE_SYNCED) {
+    }
+  }
+  const auto before = server_->stream_stats();
+  Commit(Changed(1, "d1", v1::DOMAIN_STATE_RUNNING, v1::TRANSITION_STARTED));
+  Commit(Changed(2, "d2", v1::DOMAIN_STATE_PAUSED, v1::TRANSITION_PAUSED));
+  Commit(Deleted(1));
+  std::vector<std::vector<std::string>> received(watches.size());
+  for (size_t i = 0; i < watches.size(); ++i) {
+    for (int e = 0; e < 3; ++e) {
+      v1::WatchDomainsResponse event = watches[i]->Next();
+      EXPECT_EQ(event.revision(), 3u + e);
+      EXPECT_EQ(event.domain().has_memory(), i < 10) << "mask not applied";
+      received[i].push_back(event.SerializeAsString());
+    }
+    watches[i]->context.TryCancel();
+  }
+  for (size_t i = 1; i < watches.size(); ++i) {
+    if (i != 10) EXPECT_EQ(received[i], received[i < 10 ? 0 : 10]);
+  }
+  const auto after = server_->stream_stats();
+  EXPECT_EQ(after.events_sent - before.events_sent, 36u);
+  EXPECT_EQ(after.events_encoded - before.events_encoded, 6u)
+      << "3 events x 2 forms";
+}
+
 TEST_F(DomainServiceTest, IdleStreamGetsBookmarks) {
   AddDomains(1, 1, "d");
   v1::WatchDomainsRequest request;

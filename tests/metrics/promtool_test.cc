@@ -65,6 +65,8 @@ const std::vector<std::string>& RequiredFamilies() {
       "xenlet_watch_streams",
       "xenlet_watch_queue_max_events",
       "xenlet_watch_coalesced_events_total",
+      "xenlet_watch_events_sent_total",
+      "xenlet_watch_events_encoded_total",
       "xenlet_watch_resyncs_total",
       "xenlet_build_info",
   };
