@@ -240,11 +240,13 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   // libxl__domain_make's loop: a domid used too recently is refused if it
   // was asked for, and otherwise destroyed again for the next one.
   Domid domid = 0;
+  absl::Time created_at;
   for (int attempt = 0;; ++attempt) {
     if (attempt == xen::kDomidFirstReserved) {
       return absl::ResourceExhaustedError(
           "every free domid was used too recently");
     }
+    created_at = absl::Now();
     auto created = state_->CreateDomain(config);
     if (!created.ok()) return created.status();
     domid = *created;
@@ -260,6 +262,7 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
           absl::FormatDuration(history_->timeout()), " of its destruction"));
     }
   }
+  Stamp(domid, ToolstackStep::kCreated, created_at);
   CreatedDomain out{
       domid, FormatUuid(config.uuid),
       spec.name.empty() ? absl::StrCat("sim-", domid) : spec.name};
@@ -304,12 +307,23 @@ absl::Status Toolstack::RestoreDomains() {
   return absl::OkStatus();
 }
 
+void Toolstack::Stamp(Domid domid, ToolstackStep::Kind kind, absl::Time at) {
+  if (options_.on_step) options_.on_step({domid, kind, at});
+}
+
+// Steps are stamped with the time their call was made (so that no agent
+// can have seen one before its stamp), once it has succeeded.
 absl::Status Toolstack::PauseDomain(Domid domid) {
-  return hypervisor_->PauseDomain(domid);
+  const absl::Time at = absl::Now();
+  absl::Status s = hypervisor_->PauseDomain(domid);
+  if (s.ok()) Stamp(domid, ToolstackStep::kPaused, at);
+  return s;
 }
 
 absl::Status Toolstack::UnpauseDomain(Domid domid) {
+  const absl::Time at = absl::Now();
   if (auto s = hypervisor_->UnpauseDomain(domid); !s.ok()) return s;
+  Stamp(domid, ToolstackStep::kUnpaused, at);
   // Whenever the guest first runs (at once after `xl create`, at the first
   // unpause after `xl create -p`).
   return BootGuest(domid);
@@ -325,11 +339,18 @@ absl::Status Toolstack::ShutdownDomain(Domid domid,
   if (!info.ok()) return info.status();
   const std::string word = xen::ShutdownRequestWord(reason);
   const uint8_t code = static_cast<uint8_t>(reason);
-  if (word.empty()) return state_->GuestShutdown(domid, code);
+  if (word.empty()) {
+    const absl::Time at = absl::Now();
+    absl::Status s = state_->GuestShutdown(domid, code);
+    if (s.ok()) Stamp(domid, ToolstackStep::kShutdownRequested, at);
+    return s;
+  }
   const std::string key = xen::DomainPath(domid) + "/control/shutdown";
   const uint32_t generation = state_->Generation();
   absl::Status s = WithXenstore([&](xen::XenstoreClient& xs) {
+    const absl::Time at = absl::Now();
     if (auto w = xs.Write(key, word); !w.ok()) return w;
+    Stamp(domid, ToolstackStep::kShutdownRequested, at);
     if (options_.guests_answer) return absl::OkStatus();
     // No guest will answer: its acknowledgement (it clears the key)...
     return xen::RunTransaction(
@@ -398,8 +419,12 @@ absl::Status Toolstack::DestroyDomain(Domid domid) {
     hypervisor_->PauseDomain(domid).IgnoreError();
   }
   absl::Status removed = RemoveDomainKeys(domid, FormatUuid(handle));
+  const absl::Time destroy_at = absl::Now();
   absl::Status destroyed = hypervisor_->DestroyDomain(domid);
-  if (destroyed.ok()) history_->Mark(domid).IgnoreError();
+  if (destroyed.ok()) {
+    Stamp(domid, ToolstackStep::kDestroyed, destroy_at);
+    history_->Mark(domid).IgnoreError();
+  }
   return destroyed.ok() ? removed : destroyed;
 }
 

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,22 @@ inline constexpr absl::Duration kLibxlDomidReuseTimeout = absl::Seconds(60);
 // backend to close.
 inline constexpr absl::Duration kLibxlDestroyTimeout = absl::Seconds(10);
 
+// One of the toolstack's steps, stamped with when it was made (its
+// hypercall or xenstore write; reported once it succeeded): where the
+// latency an orchestrator sees starts. tools/bootstorm measures from it to each watcher's receipt.
+struct ToolstackStep {
+  enum Kind {
+    kCreated,            // XEN_DOMCTL_createdomain
+    kUnpaused,           // XEN_DOMCTL_unpausedomain
+    kPaused,             // XEN_DOMCTL_pausedomain (not destroy's own)
+    kShutdownRequested,  // control/shutdown written (or the guest's own)
+    kDestroyed,          // XEN_DOMCTL_destroydomain
+  };
+  Domid domid = 0;
+  Kind kind = kCreated;
+  absl::Time at;
+};
+
 struct ToolstackOptions {
   std::string state_path;
   std::string xenstore_socket;
@@ -75,6 +92,9 @@ struct ToolstackOptions {
   // (sim/simulated_guests.h): then ShutdownDomain only writes the request
   // and waits, as xl does; otherwise it plays the guest's part as well.
   bool guests_answer = false;
+  // Told of each step as it takes effect (null: not stamped). Called on the
+  // thread that made the step.
+  std::function<void(const ToolstackStep&)> on_step;
 };
 
 // How long ShutdownDomain waits for a guest to answer its request.
@@ -175,6 +195,7 @@ class Toolstack {
   absl::Status AwaitShutdown(Domid domid, uint32_t generation);
   // The guest's first run: its other vCPUs come up.
   absl::Status BootGuest(Domid domid);
+  void Stamp(Domid domid, ToolstackStep::Kind kind, absl::Time at);
   // Waits until xenstored no longer holds domid (it released the domain
   // that had it), so that the domid can be given to a new domain.
   absl::Status AwaitReleased(Domid domid);

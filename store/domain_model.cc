@@ -19,6 +19,17 @@ DomainModel::DomainModel(xen::Hypervisor* hypervisor,
                   [this](std::vector<DomainKeys> keys) {
                     reconciler_.OnKeys(std::move(keys));
                   },
+              // Keys written for a domain the model does not hold yet (the
+              // toolstack's first transaction, right after createdomain)
+              // or holds as never run (a guest writes keys once it runs):
+              // a sweep tells CREATED or STARTED at once, not at the next
+              // timer sweep or introduce.
+              .on_domain_event =
+                  [this](xen::Domid domid) {
+                    if (reconciler_.SweepWouldTell(domid)) {
+                      sweeper_.Trigger(SweepCause::kWatch);
+                    }
+                  },
               .on_resync = [this] { sweeper_.Trigger(SweepCause::kResync); },
               .on_state = nullptr,
           }),

@@ -254,6 +254,16 @@ void Reconciler::OnKeys(std::vector<DomainKeys> keys) {
   if (!changes.empty()) store_->Commit(std::move(changes));
 }
 
+bool Reconciler::SweepWouldTell(xen::Domid domid) const {
+  absl::MutexLock lock(&mutex_);
+  if (domid >= slots_.size()) return false;
+  if (!slots_[domid].present) return true;
+  auto it = domains_.find(domid);
+  return it != domains_.end() &&
+         DeriveState(slots_[domid].info, it->second.has_run) ==
+             v1::DOMAIN_STATE_CREATED;
+}
+
 std::vector<xen::Domid> Reconciler::Domids() const {
   absl::MutexLock lock(&mutex_);
   std::vector<xen::Domid> out;

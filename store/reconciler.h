@@ -48,6 +48,13 @@ class Reconciler {
   // From the xenstore watcher.
   void OnKeys(std::vector<DomainKeys> keys);
 
+  // Whether something happening under domid's xenstore path means the
+  // hypervisor knows more than the model: the domain is not in the model
+  // (the toolstack writes its keys right after createdomain, well before
+  // it introduces it), or it is CREATED (never seen running; a guest that
+  // writes keys runs).
+  bool SweepWouldTell(xen::Domid domid) const;
+
   // Domids in the model now (for the watcher).
   std::vector<xen::Domid> Domids() const;
   RepairStats repairs() const;

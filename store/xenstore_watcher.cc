@@ -129,6 +129,7 @@ void XenstoreWatcher::HandleEvent(const xen::WatchEvent& event) {
   }
   std::optional<xen::Domid> domid = DomidOfPath(event.path);
   if (!domid) return;  // /local/domain itself (the registration event)
+  if (callbacks_.on_domain_event) callbacks_.on_domain_event(*domid);
   // Only paths that can change a tracked key: the domain's directory
   // itself (created or removed) or a tracked key or one of its parents.
   std::string_view rest(event.path);

@@ -71,6 +71,9 @@ class XenstoreWatcher {
     std::function<void()> on_domain_change;
     // Keys read, in batches.
     std::function<void(std::vector<DomainKeys>)> on_keys;
+    // Something changed under a domain's path, tracked key or not (a guest
+    // that writes keys is running).
+    std::function<void(xen::Domid)> on_domain_event;
     // Reconnected: keys were re-read for `domids`; events may have been
     // missed, so everything must be checked again.
     std::function<void()> on_resync;

@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "common/process_cpu.h"
 #include "sim/toolstack.h"
+#include "tools/bootstorm/latency_report.h"
 #include "tools/bootstorm/watch_recorder.h"
 #include "xen/types.h"
 
@@ -35,6 +36,8 @@ struct Options {
   int watchers = 1;
   std::string reason = "poweroff";
   bool teardown = true;
+  bool pause_phase = true;
+  std::string latency_csv;
   double converge_timeout = 60;
   int agent_pid = 0;
 };
@@ -121,13 +124,6 @@ std::string Compare(const std::vector<xen::DomainInfo>& truth,
     }
   }
   return "";
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
-  return v[i];
 }
 
 class Storm {
@@ -228,15 +224,24 @@ int Run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--watchers", o.watchers,
-                 "Concurrent WatchDomains clients to follow the storm")
+                 "Concurrent WatchDomains clients to follow the storm (0: "
+                 "none, and no agent needed: the toolstack's own rate, as a "
+                 "baseline)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(0, 256));
   app.add_option("--reason", o.reason,
                  "Shutdown reason: poweroff, reboot, suspend, crash, "
                  "watchdog, soft_reset")
       ->capture_default_str();
   app.add_flag("!--no-teardown", o.teardown,
                "Leave the domains running at the end");
+  app.add_flag("!--no-pause-phase", o.pause_phase,
+               "Skip the phase that pauses and unpauses every domain after "
+               "the boot (changes only the hypervisor sees: the agent finds "
+               "them by sweeping)");
+  app.add_option("--latency-csv", o.latency_csv,
+                 "Write every event's latencies (action->detection, "
+                 "detection->receipt, action->receipt) to this CSV file");
   app.add_option("--agent-pid", o.agent_pid,
                  "xenlet's process id, to report the CPU time it used during "
                  "each phase (xenstored's is read from DIR/xenstored.pid)");
@@ -264,7 +269,11 @@ int Run(int argc, char** argv) {
   }
   if (o.socket.empty()) o.socket = o.dir + "/xenlet.sock";
 
+  StepLog steps;
   sim::ToolstackOptions ts_options;
+  ts_options.on_step = [&steps](const sim::ToolstackStep& step) {
+    steps.Record(step);
+  };
   ts_options.state_path = o.dir + "/state";
   ts_options.xenstore_socket = o.dir + "/socket";
   // A host made by `xensim up` has simulated guests (its guests daemon):
@@ -319,6 +328,17 @@ int Run(int argc, char** argv) {
   ok = ok && storm.Converge("booted");
   const CpuUse boot_use = boot_cpu.Used();
 
+  if (ok && o.pause_phase) {
+    ok = storm.Phase("paused", booted, [&](xen::Domid d) {
+      return (*toolstack)->PauseDomain(d);
+    });
+    ok = ok && storm.Converge("paused");
+    ok = ok && storm.Phase("unpaused", booted, [&](xen::Domid d) {
+      return (*toolstack)->UnpauseDomain(d);
+    });
+    ok = ok && storm.Converge("unpaused");
+  }
+
   double down_seconds = 0;
   CpuUse down_use;
   if (ok && o.teardown) {
@@ -344,19 +364,44 @@ int Run(int argc, char** argv) {
     std::printf("  teardown: shutdown + destroy in %.2f s%s\n", down_seconds,
                 CpuText(down_use).c_str());
   }
+  std::vector<WatchRecorder::Snapshot> received;
   for (size_t i = 0; i < watchers.size(); ++i) {
     WatchRecorder::Snapshot s = watchers[i]->Get();
-    std::printf(
-        "  client %zu: %llu events (%llu coalesced), revision %llu; latency "
-        "detection->receipt p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max "
-        "%.2f ms%s%s\n",
-        i, static_cast<unsigned long long>(s.events),
-        static_cast<unsigned long long>(s.coalesced),
-        static_cast<unsigned long long>(s.revision),
-        Percentile(s.latencies_ms, 0.5), Percentile(s.latencies_ms, 0.9),
-        Percentile(s.latencies_ms, 0.99), Percentile(s.latencies_ms, 1.0),
-        s.error.empty() ? "" : "; stream error: ", s.error.c_str());
-    ok = ok && s.error.empty();
+    if (i < 10 || !s.error.empty() || s.duplicates > 0) {
+      std::printf(
+          "  client %zu: %llu events (%llu coalesced, %llu duplicated), "
+          "revision %llu%s%s\n",
+          i, static_cast<unsigned long long>(s.events),
+          static_cast<unsigned long long>(s.coalesced),
+          static_cast<unsigned long long>(s.duplicates),
+          static_cast<unsigned long long>(s.revision),
+          s.error.empty() ? "" : "; stream error: ", s.error.c_str());
+    }
+    ok = ok && s.error.empty() && s.duplicates == 0;
+    received.push_back(std::move(s));
+  }
+  if (watchers.size() > 10) {
+    std::printf("  (clients 10..%zu: as above unless listed)\n",
+                watchers.size() - 1);
+  }
+  uint64_t unmatched = 0;
+  const std::vector<LatencySample> samples =
+      MatchSamples(steps, received, &unmatched);
+  std::printf(
+      "\n  end-to-end latency, the toolstack's action to each client's "
+      "receipt\n  (%zu events of %zu clients; %llu without a step to "
+      "measure from)\n%s",
+      samples.size(), received.size(),
+      static_cast<unsigned long long>(unmatched),
+      FormatLatencyTable(samples).c_str());
+  if (!o.latency_csv.empty()) {
+    std::ofstream csv(o.latency_csv);
+    csv << LatencyCsv(samples);
+    if (!csv) {
+      std::fprintf(stderr, "bootstorm: --latency-csv: cannot write %s\n",
+                   o.latency_csv.c_str());
+      ok = false;
+    }
   }
   std::printf("  result:   %s\n", ok ? "every client converged" : "FAILED");
   for (auto& w : watchers) w->Stop();

@@ -1,5 +1,7 @@
 #include "tools/bootstorm/watch_recorder.h"
 
+#include <algorithm>
+
 #include "google/protobuf/util/time_util.h"
 
 namespace xenlet::bootstorm {
@@ -50,11 +52,16 @@ void WatchRecorder::Run() {
       default:
         break;
     }
-    state_.revision = event.revision();
+    if (event.has_domain() && synced_ && event.revision() <= state_.revision) {
+      ++state_.duplicates;
+    }
+    state_.revision = std::max(state_.revision, event.revision());
     if (event.has_detected_time() && synced_) {
       absl::Time detected = absl::FromUnixNanos(
           TimeUtil::TimestampToNanoseconds(event.detected_time()));
       state_.latencies_ms.push_back(absl::ToDoubleMilliseconds(now - detected));
+      state_.received.push_back(
+          {event.domain().domid(), event.transition(), detected, now});
     }
     if (event.has_domain()) ++state_.events;
     if (event.coalesced()) ++state_.coalesced;

@@ -1,6 +1,6 @@
 // A WatchDomains client that keeps its own model of the host from the
-// stream and records, per event, how long after the agent detected the
-// change it arrived.
+// stream and records each live event: which domain and transition, when
+// the agent detected it and when it arrived.
 #ifndef XENLET_TOOLS_BOOTSTORM_WATCH_RECORDER_H_
 #define XENLET_TOOLS_BOOTSTORM_WATCH_RECORDER_H_
 
@@ -28,13 +28,21 @@ class WatchRecorder {
   absl::Status Start(absl::Duration timeout);
   void Stop();
 
+  struct Received {
+    uint32_t domid = 0;
+    xenlet::v1::Transition transition = xenlet::v1::TRANSITION_UNSPECIFIED;
+    absl::Time detected;
+    absl::Time received;
+  };
   struct Snapshot {
     std::map<uint32_t, xenlet::v1::Domain> domains;
     uint64_t events = 0;
     uint64_t coalesced = 0;
     uint64_t revision = 0;
     std::vector<double> latencies_ms;  // detection -> receipt
-    std::string error;                 // set if the stream failed
+    std::vector<Received> received;    // live events, in order
+    uint64_t duplicates = 0;  // events at or below a revision already seen
+    std::string error;        // set if the stream failed
   };
   Snapshot Get() const;
 
