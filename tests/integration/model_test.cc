@@ -196,6 +196,34 @@ TEST_F(ModelTest, EveryLifecycleTransitionIsAnEvent) {
   EXPECT_EQ(order.back(), v1::TRANSITION_DESTROYED);
 }
 
+// With the timer an hour apart, what xenstore shows about a domain tells
+// the model to sweep: keys written for a domid it does not hold (a
+// toolstack writes them right after createdomain, before it introduces
+// the domain) are CREATED at once, and the keys a guest writes once it
+// runs (control/feature-*, untracked) are STARTED at once: an unpause
+// alone changes nothing xenstore shows.
+TEST_F(ModelTest, XenstoreActivityTellsCreationAndStartWithoutTheTimer) {
+  StartModel(absl::Hours(1));
+  // Created in the hypervisor only, then one key: no introduce.
+  auto domid = host_->state().CreateDomain({});
+  ASSERT_TRUE(domid.ok()) << domid.status();
+  auto xs = host_->ConnectXenstore();
+  ASSERT_TRUE(xs.ok()) << xs.status();
+  ASSERT_OK((*xs)->Write(xen::DomainPath(*domid) + "/name", "early"));
+  ASSERT_TRUE(WaitFor(*domid, v1::TRANSITION_CREATED));
+
+  sim::DomainSpec spec;
+  spec.name = "paused-at-first";
+  spec.start = false;  // xl create -p
+  auto created = toolstack_->CreateDomain(spec);
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_CREATED));
+  ASSERT_OK(toolstack_->UnpauseDomain(created->domid));
+  ASSERT_TRUE(WaitFor(created->domid, v1::TRANSITION_STARTED))
+      << "the guest's keys did not make the model sweep";
+  EXPECT_EQ(Current(created->domid)->state(), v1::DOMAIN_STATE_RUNNING);
+}
+
 TEST_F(ModelTest, ShutdownCarriesEveryReason) {
   StartModel(absl::Milliseconds(100));
   const std::pair<xen::ShutdownReason, v1::ShutdownReason> reasons[] = {

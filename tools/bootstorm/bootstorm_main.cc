@@ -147,7 +147,9 @@ class Storm {
       }
       why.clear();
       for (size_t i = 0; i < watchers_->size() && why.empty(); ++i) {
-        why = Compare(truth, expected_, (*watchers_)[i]->Get());
+        why = (*watchers_)[i]->With([&](const WatchRecorder::Snapshot& s) {
+          return Compare(truth, expected_, s);
+        });
         if (!why.empty()) why = absl::StrCat("client ", i, ": ", why);
       }
       if (why.empty()) {

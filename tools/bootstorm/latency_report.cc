@@ -53,15 +53,19 @@ std::vector<LatencySample> MatchSamples(
     for (const WatchRecorder::Received& r : watcher.received) {
       auto kind = CauseOf(r.transition);
       std::optional<absl::Time> action;
-      if (kind) action = steps.Find(r.domid, *kind, r.detected);
+      // Before the receipt, not the detection: an event's detection time
+      // is when its sweep started, which can be a moment before the step
+      // that sweep's hypercall then saw (that part is counted as 0).
+      if (kind) action = steps.Find(r.domid, *kind, r.received);
       if (!action) {
         ++*unmatched;
         continue;
       }
-      out.push_back({r.transition,
-                     absl::ToDoubleMilliseconds(r.detected - *action),
-                     absl::ToDoubleMilliseconds(r.received - r.detected),
-                     absl::ToDoubleMilliseconds(r.received - *action)});
+      out.push_back(
+          {r.transition,
+           std::max(0.0, absl::ToDoubleMilliseconds(r.detected - *action)),
+           absl::ToDoubleMilliseconds(r.received - r.detected),
+           absl::ToDoubleMilliseconds(r.received - *action)});
     }
   }
   return out;
@@ -79,10 +83,10 @@ double Percentile(std::vector<double> values, double p) {
 std::string FormatLatencyTable(const std::vector<LatencySample>& samples) {
   std::map<v1::Transition, std::vector<const LatencySample*>> by;
   for (const LatencySample& s : samples) by[s.transition].push_back(&s);
-  std::string out = absl::StrFormat("  %-10s %7s | %-15s | %-15s | %-21s\n",
+  std::string out = absl::StrFormat("  %-10s %6s | %-13s | %-13s | %-20s\n",
                                     "transition", "events", "action->detect",
-                                    "detect->receipt", "action->receipt (ms)");
-  out += absl::StrFormat("  %-10s %7s | %7s %7s | %7s %7s | %7s %7s %7s\n", "",
+                                    "detect->recv", "action->receipt (ms)");
+  out += absl::StrFormat("  %-10s %6s | %6s %6s | %6s %6s | %6s %6s %6s\n", "",
                          "", "p50", "p99", "p50", "p99", "p50", "p99", "max");
   for (const auto& [transition, list] : by) {
     std::vector<double> detect, deliver, total;
@@ -94,7 +98,7 @@ std::string FormatLatencyTable(const std::vector<LatencySample>& samples) {
     std::string name = v1::Transition_Name(transition);
     name = name.substr(std::string("TRANSITION_").size());
     out += absl::StrFormat(
-        "  %-10s %7zu | %7.1f %7.1f | %7.1f %7.1f | %7.1f %7.1f %7.1f\n", name,
+        "  %-10s %6zu | %6.1f %6.1f | %6.1f %6.1f | %6.1f %6.1f %6.1f\n", name,
         list.size(), Percentile(detect, 0.5), Percentile(detect, 0.99),
         Percentile(deliver, 0.5), Percentile(deliver, 0.99),
         Percentile(total, 0.5), Percentile(total, 0.99),

@@ -20,7 +20,8 @@ namespace xenlet::bootstorm {
 class StepLog {
  public:
   void Record(const sim::ToolstackStep& step);
-  // The latest stamp of that step for that domain at or before `before`.
+  // The latest stamp of that step for that domain at or before `before`
+  // (the event's receipt).
   std::optional<absl::Time> Find(uint32_t domid, sim::ToolstackStep::Kind kind,
                                  absl::Time before) const;
 

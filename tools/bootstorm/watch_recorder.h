@@ -45,6 +45,13 @@ class WatchRecorder {
     std::string error;        // set if the stream failed
   };
   Snapshot Get() const;
+  // fn on the state as it is, under the recorder's lock: no copy, so that
+  // polling it does not hold up the stream it records.
+  template <typename Fn>
+  auto With(Fn fn) const {
+    absl::MutexLock lock(&mutex_);
+    return fn(state_);
+  }
 
  private:
   void Run();
