@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/agent_state.h"
 #include "agent/flags.h"
@@ -84,6 +85,11 @@ void ReloadTls(AgentServer& server, metrics::TlsMetrics& metrics,
 }
 
 int Run(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's
+  // deadlock detector on: it records every nested acquisition in a global
+  // graph, and halved a watch stream's event rate (BENCHMARKS.md,
+  // section 9). The tests keep it; the agent does not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   AgentConfig config;
   std::unique_ptr<CLI::App> app = MakeAgentApp(&config);
   try {

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -73,6 +74,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int RunBenchmarks(int argc, char** argv, const std::vector<Ratio>& ratios) {
+  // As the agent runs (agent/main.cc): no deadlock detection.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter(ratios);
