@@ -18,6 +18,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # tests/metrics: promtool and a real Prometheus server scraping the agent
   prometheus
+  # tools/bench: the plots in BENCHMARKS.md
+  gnuplot-nox
 )
 
 missing=()

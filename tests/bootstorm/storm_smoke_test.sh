@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A small boot storm end to end, as tools/bench/storm.sh runs the large
+# ones: the agent on a simulated host, bootstorm booting, pausing and
+# unpausing, shutting down and destroying 20 domains with 3 watch clients.
+# Asserts correctness only (every client converged, nothing duplicated,
+# every lifecycle transition measured from its toolstack step); the
+# figures are BENCHMARKS.md's. The agent's readiness is awaited with a
+# bounded poll (a process has no other way to say it serves).
+set -uo pipefail
+r=$TEST_SRCDIR/$TEST_WORKSPACE
+xenlet=$r/agent/xenlet ctl=$r/tools/xenletctl/xenletctl xensim=$r/sim/xensim
+bootstorm=$r/tools/bootstorm/bootstorm
+dir=$(mktemp -d /tmp/xls.XXXXXX)
+agent=
+cleanup() {
+  [ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+  "$xensim" --dir "$dir" down >/dev/null 2>&1
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; cat "$dir/agent.log" "$dir/storm.out" 2>/dev/null; exit 1; }
+
+"$xensim" --dir "$dir" up >/dev/null || fail "xensim up"
+(eval "$("$xensim" --dir "$dir" env)"
+ exec "$xenlet" --socket "$dir/x.sock" --metrics-address "") \
+  >"$dir/agent.log" 2>&1 &
+agent=$!
+deadline=$((SECONDS + 20))
+until "$ctl" --socket "$dir/x.sock" health >/dev/null 2>&1; do
+  [ $SECONDS -ge $deadline ] && fail "agent not serving"
+  sleep 0.05
+done
+
+"$bootstorm" --dir "$dir" --socket "$dir/x.sock" --domains 20 --watchers 3 \
+  --agent-pid "$agent" --latency-csv "$dir/latency.csv" >"$dir/storm.out" 2>&1 ||
+  fail "bootstorm exited $?"
+grep -q "result:   every client converged" "$dir/storm.out" || fail "not converged"
+grep -q "0 duplicated" "$dir/storm.out" || fail "duplicates"
+# 20 domains x 3 clients x each of the six measured transitions.
+for t in CREATED STARTED PAUSED UNPAUSED SHUTDOWN DESTROYED; do
+  n=$(grep -c "^$t," "$dir/latency.csv")
+  [ "$n" -eq 60 ] || fail "$t: $n measured events, expected 60"
+  grep -Eq "^  $t +60 \|" "$dir/storm.out" || fail "$t missing from the table"
+done
+# No latency is negative: every event came after its step.
+awk -F, 'NR > 1 && ($2 < 0 || $3 < 0 || $4 < 0) { bad = 1 } END { exit bad }' \
+  "$dir/latency.csv" || fail "a negative latency"
+echo PASS
