@@ -60,7 +60,8 @@ inline constexpr absl::Duration kLibxlDestroyTimeout = absl::Seconds(10);
 
 // One of the toolstack's steps, stamped with when it was made (its
 // hypercall or xenstore write; reported once it succeeded): where the
-// latency an orchestrator sees starts. tools/bootstorm measures from it to each watcher's receipt.
+// latency an orchestrator sees starts. tools/bootstorm measures from it to each
+// watcher's receipt.
 struct ToolstackStep {
   enum Kind {
     kCreated,            // XEN_DOMCTL_createdomain
