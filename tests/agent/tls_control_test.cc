@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_certs.h"
+#include "tests/testing/tls_client.h"
 #include "xenlet/v1/control_service.grpc.pb.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 
@@ -128,26 +129,14 @@ TEST(TlsReloadTest, RenewedCertificatesApplyAndStreamsStayOpen) {
   options.listeners.tls.key_file = key;
   auto server = AgentServer::Start(options, {&store});
   ASSERT_TRUE(server.ok()) << server.status();
-  auto channel_trusting = [&](const xenlet::testing::TestCa& ca) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ReadFileOrDie(ca.cert_file());
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a new connection
-    return grpc::CreateCustomChannel(
-        "localhost:" + std::to_string((*server)->tcp_port()),
-        grpc::SslCredentials(ssl), args);
-  };
+  const int port = (*server)->tcp_port();
   auto list_ok = [&](const xenlet::testing::TestCa& ca) {
-    auto stub = v1::DomainService::NewStub(channel_trusting(ca));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(2));
-    v1::ListDomainsResponse response;
-    return stub->ListDomains(&context, {}, &response).ok();
+    return xenlet::testing::ListsOverTls(ca.cert_file(), port);
   };
   ASSERT_TRUE(list_ok(old_ca));
   // A watch stream on a connection made with the old certificate.
-  auto watcher = v1::DomainService::NewStub(channel_trusting(old_ca));
+  auto watcher = v1::DomainService::NewStub(
+      xenlet::testing::NewTlsChannel(old_ca.cert_file(), port));
   grpc::ClientContext watch_context;
   v1::WatchDomainsRequest watch_request;
   watch_request.set_initial_state(true);

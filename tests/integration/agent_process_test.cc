@@ -20,6 +20,7 @@
 #include "tests/metrics/metrics_test_util.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_certs.h"
+#include "tests/testing/tls_client.h"
 #include "tools/cpp/runfiles/runfiles.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 
@@ -203,25 +204,13 @@ TEST_F(AgentReloadTest, SighupReloadsCertificatesAndKeepsStreamsOpen) {
               "--tls-staging-dir", tls_dir.path()});
   const int port = LoggedNumber("tcp_port=");
   ASSERT_GT(port, 0) << Log();
-  auto tls_channel = [&](const xenlet::testing::TestCa& ca) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = xenlet::testing::ReadFileOrDie(ca.cert_file());
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a new connection
-    return grpc::CreateCustomChannel("localhost:" + std::to_string(port),
-                                     grpc::SslCredentials(ssl), args);
-  };
   auto list_ok = [&](const xenlet::testing::TestCa& ca) {
-    auto stub = v1::DomainService::NewStub(tls_channel(ca));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(2));
-    v1::ListDomainsResponse response;
-    return stub->ListDomains(&context, {}, &response).ok();
+    return xenlet::testing::ListsOverTls(ca.cert_file(), port);
   };
 
   // A watch stream on a TLS connection made with the old certificate.
-  auto stub = v1::DomainService::NewStub(tls_channel(old_ca));
+  auto stub = v1::DomainService::NewStub(
+      xenlet::testing::NewTlsChannel(old_ca.cert_file(), port));
   grpc::ClientContext watch_context;
   v1::WatchDomainsRequest request;
   request.set_initial_state(true);
