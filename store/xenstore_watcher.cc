@@ -273,6 +273,11 @@ absl::Status XenstoreWatcher::ReadDirtyKeys() {
         break;
       }
       results.push_back(*std::move(keys));
+      // Between two domains' reads: an @introduceDomain or @releaseDomain
+      // that came meanwhile triggers its sweep now, not after every read
+      // queued before it (a teardown's key removals held destroys up).
+      status = HandleQueuedEvents();
+      if (!status.ok()) break;
     }
     {
       absl::MutexLock lock(&mutex_);
@@ -285,6 +290,15 @@ absl::Status XenstoreWatcher::ReadDirtyKeys() {
       return status;
     }
     if (callbacks_.on_keys) callbacks_.on_keys(std::move(results));
+  }
+}
+
+absl::Status XenstoreWatcher::HandleQueuedEvents() {
+  while (true) {
+    auto event = client_->NextWatchEvent(absl::ZeroDuration());
+    if (!event.ok()) return event.status();
+    if (!*event) return absl::OkStatus();
+    HandleEvent(**event);
   }
 }
 

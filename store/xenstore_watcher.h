@@ -106,6 +106,8 @@ class XenstoreWatcher {
   void HandleEvent(const xen::WatchEvent& event);
   static size_t DomainPathLength(xen::Domid domid);
   absl::Status ReadDirtyKeys();
+  // Handles the watch events already queued, without waiting.
+  absl::Status HandleQueuedEvents();
   absl::StatusOr<DomainKeys> ReadDomainKeys(xen::Domid domid);
   // The canonical UUID from /local/domain/N/vm ("/vm/<uuid>"), or "".
   absl::StatusOr<std::string> ReadOwner(const std::string& base);
