@@ -408,7 +408,9 @@ TEST_F(DomainServiceTest, EachEventIsSerialisedOncePerForm) {
     watches[i]->context.TryCancel();
   }
   for (size_t i = 1; i < watches.size(); ++i) {
-    if (i != 10) EXPECT_EQ(received[i], received[i < 10 ? 0 : 10]);
+    if (i != 10) {
+      EXPECT_EQ(received[i], received[i < 10 ? 0 : 10]);
+    }
   }
   const auto after = server_->stream_stats();
   EXPECT_EQ(after.events_sent - before.events_sent, 36u);

@@ -26,7 +26,9 @@ TEST(SimHostTest, DestructorStopsXenstoredAndRemovesTheDirectory) {
     EXPECT_LT(host->socket_path().size(), 108u);
     EXPECT_EQ(std::string(getenv(kStateEnv)), host->state_path());
     for (const auto& [name, value] : host->PreloadEnv()) {
-      if (name == "LD_PRELOAD") EXPECT_EQ(access(value.c_str(), R_OK), 0);
+      if (name == "LD_PRELOAD") {
+        EXPECT_EQ(access(value.c_str(), R_OK), 0);
+      }
     }
   }
   errno = 0;
