@@ -137,9 +137,7 @@ uint64_t DomainStore::CommitLocked(
 }
 
 void DomainStore::UpdateVolatile(VolatileView volatiles) {
-  absl::MutexLock lock(&write_mutex_);
-  volatiles_ = std::move(volatiles);
-  Publish(builder_.Build(), log_.last_revision());
+  Commit({}, &volatiles);
 }
 
 WatchBegin DomainStore::Watch(const WatchStart& start,

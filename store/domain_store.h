@@ -87,7 +87,7 @@ class DomainStore {
                   const VolatileView* volatiles = nullptr);
 
   // Writer: publishes a snapshot with a new sweep's volatile fields, the
-  // same domains and revision: no event.
+  // same domains and revision: no event (Commit of no change).
   void UpdateVolatile(VolatileView volatiles);
 
   // Starts a watch atomically with respect to commits: nothing is missed

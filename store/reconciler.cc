@@ -217,12 +217,9 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     }
   }
   first_sweep_ = false;
+  // One snapshot with this sweep's changes (if any) and volatile fields.
   const VolatileView view(sweep.domains);
-  if (changes.empty()) {
-    store_->UpdateVolatile(view);
-  } else {
-    store_->Commit(std::move(changes), &view);
-  }
+  store_->Commit(std::move(changes), &view);
   return set_changed;
 }
 

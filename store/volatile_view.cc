@@ -15,15 +15,28 @@ void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) {
   memory->set_outstanding_bytes(info.outstanding_pages * xen::kPageSize);
 }
 
+namespace {
+
+// The index of the first entry at or above domid (the sweep is sorted).
+size_t LowerBound(const SweepBuffer& sweep, uint32_t domid) {
+  return static_cast<size_t>(
+      std::lower_bound(sweep.begin(), sweep.end(), domid,
+                       [](const xen::DomainInfo& info, uint32_t d) {
+                         return info.domid < d;
+                       }) -
+      sweep.begin());
+}
+
+}  // namespace
+
 VolatileView::VolatileView(std::shared_ptr<const SweepBuffer> sweep)
     : sweep_(std::move(sweep)) {}
 
 const xen::DomainInfo* VolatileView::Find(uint32_t domid) const {
   if (!sweep_) return nullptr;
-  auto it = std::lower_bound(
-      sweep_->begin(), sweep_->end(), domid,
-      [](const xen::DomainInfo& info, uint32_t d) { return info.domid < d; });
-  return it != sweep_->end() && it->domid == domid ? &*it : nullptr;
+  const size_t i = LowerBound(*sweep_, domid);
+  return i < sweep_->size() && (*sweep_)[i].domid == domid ? &(*sweep_)[i]
+                                                           : nullptr;
 }
 
 void VolatileView::Merge(v1::Domain* domain) const {
@@ -38,12 +51,7 @@ const xen::DomainInfo* VolatileView::Cursor::Find(uint32_t domid) {
   // The first lookup (a page may start anywhere) and one that goes back
   // search; the rest of a walk in domid order steps.
   if (!positioned_ || (next_ > 0 && (*sweep)[next_ - 1].domid >= domid)) {
-    next_ = static_cast<size_t>(
-        std::lower_bound(sweep->begin(), sweep->end(), domid,
-                         [](const xen::DomainInfo& info, uint32_t d) {
-                           return info.domid < d;
-                         }) -
-        sweep->begin());
+    next_ = LowerBound(*sweep, domid);
     positioned_ = true;
   }
   while (next_ < sweep->size() && (*sweep)[next_].domid < domid) ++next_;
