@@ -8,10 +8,12 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/encoded_domains.h"
 #include "agent/snapshot_cache.h"
 #include "agent/watch_stream.h"
 #include "agent/xenstore_reader.h"
 #include "store/domain_store.h"
+#include "xen/types.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 
 namespace xenlet::agent {
@@ -24,21 +26,23 @@ struct DomainServiceOptions {
   absl::Duration tick = absl::Milliseconds(200);
 };
 
-// WatchDomains is registered raw: its streams write encoded bytes shared
-// between streams (agent/watch_stream.h); it parses its request itself.
+// WatchDomains and ListDomains are registered raw: streams write encoded
+// bytes shared between streams (agent/watch_stream.h), listings copy each
+// domain's kept wire form (agent/encoded_domains.h); both parse their
+// requests themselves.
 class DomainServiceImpl final
-    : public v1::DomainService::WithRawCallbackMethod_WatchDomains<
-          v1::DomainService::CallbackService> {
+    : public v1::DomainService::WithRawCallbackMethod_ListDomains<
+          v1::DomainService::WithRawCallbackMethod_WatchDomains<
+              v1::DomainService::CallbackService>> {
  public:
   // xenstore: how ReadXenstore connects; null answers it UNAVAILABLE.
   DomainServiceImpl(store::DomainStore* store, DomainServiceOptions options,
                     XenstoreReader::Connect xenstore = nullptr);
   ~DomainServiceImpl() override;
 
-  grpc::ServerUnaryReactor* ListDomains(
-      grpc::CallbackServerContext* context,
-      const v1::ListDomainsRequest* request,
-      v1::ListDomainsResponse* response) override;
+  grpc::ServerUnaryReactor* ListDomains(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetDomains(
       grpc::CallbackServerContext* context,
       const v1::GetDomainsRequest* request,
@@ -65,13 +69,18 @@ class DomainServiceImpl final
     std::map<v1::ResyncReason, uint64_t> resyncs;
   };
   StreamStats stream_stats() const;
+  // Domains' wire forms made for listings so far (each current message
+  // once, however many listings send it).
+  uint64_t listing_encodings() const { return listed_.encoded(); }
 
  private:
   void TickLoop();
 
   store::DomainStore* const store_;
   const DomainServiceOptions options_;
-  SnapshotCache listings_{64, absl::Minutes(5)};
+  EncodedDomains listed_;  // wire forms kept for listings
+  // Up to 4 whole domid spaces' worth of domains pinned by paged walks.
+  SnapshotCache listings_{64, absl::Minutes(5), 4 * xen::kMaxDomid};
   std::unique_ptr<XenstoreReader> reader_;
 
   mutable absl::Mutex streams_mutex_;

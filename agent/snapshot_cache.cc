@@ -4,9 +4,14 @@
 
 namespace xenlet::agent {
 
+// The newest entry stays even when it alone is over max_domains_: the walk
+// that retained it can go on.
 void SnapshotCache::Expire(absl::Time now) {
-  while (!entries_.empty() && (entries_.size() > max_entries_ ||
-                               now - entries_.front().retained > max_age_)) {
+  while (!entries_.empty() &&
+         (entries_.size() > max_entries_ ||
+          (domains_ > max_domains_ && entries_.size() > 1) ||
+          now - entries_.front().retained > max_age_)) {
+    domains_ -= entries_.front().snapshot->domains.size();
     entries_.pop_front();
   }
 }
@@ -17,7 +22,11 @@ void SnapshotCache::Retain(std::shared_ptr<const store::Snapshot> snapshot) {
   auto same = std::find_if(entries_.begin(), entries_.end(), [&](auto& e) {
     return e.snapshot->revision == snapshot->revision;
   });
-  if (same != entries_.end()) entries_.erase(same);
+  if (same != entries_.end()) {
+    domains_ -= same->snapshot->domains.size();
+    entries_.erase(same);
+  }
+  domains_ += snapshot->domains.size();
   entries_.push_back({std::move(snapshot), now});
   Expire(now);
 }

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/field_mask.h"
+#include "agent/shared_bytes.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace xenlet::agent {
@@ -27,16 +28,6 @@ store::SubscriptionOptions MakeSubscriptionOptions(
   }
   options.capacity = capacity;
   return options;
-}
-
-// A ByteBuffer over the shared bytes, without copying them: the slice
-// holds a reference until gRPC has sent it.
-grpc::ByteBuffer Wrap(store::Encoded bytes) {
-  auto* holder = new store::Encoded(std::move(bytes));
-  grpc::Slice slice(
-      const_cast<char*>((*holder)->data()), (*holder)->size(),
-      [](void* held) { delete static_cast<store::Encoded*>(held); }, holder);
-  return grpc::ByteBuffer(&slice, 1);
 }
 
 bool Wants(const v1::WatchDomainsRequest& request, v1::EventType type) {
@@ -233,9 +224,9 @@ void WatchStream::Pump() {
       if (phase_ != Phase::kEnding && Next()) {
         writing_ = true;
         last_write_ = absl::Now();
-        out_ = Wrap(encoded_ ? std::move(encoded_)
-                             : std::make_shared<const std::string>(
-                                   message_.SerializeAsString()));
+        out_ = WrapShared(encoded_ ? std::move(encoded_)
+                                   : std::make_shared<const std::string>(
+                                         message_.SerializeAsString()));
         break;
       }
       if (phase_ == Phase::kEnding) {

@@ -206,6 +206,12 @@ absl::StatusOr<int64_t> SimHost::CountTracedRequests(
   return count;
 }
 
+absl::Status SimHost::SetTrace(bool on) const {
+  if (!options_.trace) return absl::FailedPreconditionError("trace is off");
+  return xen::XenstoredControl(socket_path(), {"log", on ? "on" : "off"})
+      .status();
+}
+
 absl::StatusOr<std::vector<std::string>> SimHost::TracedRequests(
     size_t* from) const {
   if (!options_.trace) return absl::FailedPreconditionError("trace is off");

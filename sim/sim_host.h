@@ -96,6 +96,10 @@ class SimHost {
   // Requests of type op ("READ", "TRANSACTION_START", ...) in xenstored's
   // trace so far (needs options.trace).
   absl::StatusOr<int64_t> CountTracedRequests(std::string_view op) const;
+  // Stops or resumes xenstored's trace (XS_CONTROL "log"), so that one
+  // query can be traced and others timed without the trace's cost. Needs
+  // options.trace.
+  absl::Status SetTrace(bool on) const;
   // The requests in xenstored's trace from line *from on, as "OP (args)"
   // (e.g. "WRITE (/local/domain/1/name web )"); *from becomes the next
   // line, so that successive calls return what came since.

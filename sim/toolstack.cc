@@ -266,6 +266,21 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   CreatedDomain out{
       domid, FormatUuid(config.uuid),
       spec.name.empty() ? absl::StrCat("sim-", domid) : spec.name};
+  if (spec.few_keys) {
+    const std::string dom = xen::DomainPath(domid);
+    absl::Status status = BuildDomain(domid, spec);
+    if (status.ok()) {
+      status =
+          RunOps({{XsOp::kWrite, dom + "/name", out.name, {}},
+                  {XsOp::kWrite, dom + "/domid", absl::StrCat(domid), {}}});
+    }
+    if (status.ok() && spec.start) status = UnpauseDomain(domid);
+    if (!status.ok()) {
+      DestroyDomain(domid).IgnoreError();
+      return status;
+    }
+    return out;
+  }
   const LibxlKeys keys =
       LibxlCreationKeys(LibxlView(domid, out.uuid, out.name, spec));
   absl::Status status = RunOps(keys.make);

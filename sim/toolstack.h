@@ -42,6 +42,12 @@ struct DomainSpec {
   std::optional<Domid> domid;                   // empty: Xen allocates one
   std::optional<std::array<uint8_t, 16>> uuid;  // empty: a random v4 UUID
   bool start = true;  // unpause at the end, as `xl create` does
+  // Instead of libxl's keys and devices: /local/domain/N/{name,domid} in
+  // one transaction, and no XS_INTRODUCE. For the whole domid space on the
+  // hypervisor side: C xenstored fires each watch by walking every
+  // connection, and each introduced domain is one, so 32000 libxl domains
+  // are beyond what it can take in a benchmark's time.
+  bool few_keys = false;
 };
 
 struct CreatedDomain {

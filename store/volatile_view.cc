@@ -15,6 +15,21 @@ void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) {
   memory->set_outstanding_bytes(info.outstanding_pages * xen::kPageSize);
 }
 
+void CopyVolatile(const v1::Domain& from, v1::Domain* out) {
+  out->mutable_flags()->set_running(from.flags().running());
+  out->mutable_flags()->set_blocked(from.flags().blocked());
+  out->set_vcpus_online(from.vcpus_online());
+  out->set_cpu_time_ns(from.cpu_time_ns());
+  v1::DomainMemory* memory = out->mutable_memory();
+  memory->set_current_bytes(from.memory().current_bytes());
+  memory->set_shared_bytes(from.memory().shared_bytes());
+  memory->set_outstanding_bytes(from.memory().outstanding_bytes());
+}
+
+void ClearVolatile(v1::Domain* domain) {
+  CopyVolatile(v1::Domain::default_instance(), domain);
+}
+
 namespace {
 
 // The index of the first entry at or above domid (the sweep is sorted).

@@ -22,6 +22,10 @@ using SweepBuffer = std::vector<xen::DomainInfo>;
 
 // Sets the volatile fields of out from info.
 void FillVolatile(const xen::DomainInfo& info, v1::Domain* out);
+// Sets the volatile fields of out from a message's own.
+void CopyVolatile(const v1::Domain& from, v1::Domain* out);
+// Clears them (to proto3's defaults, which the wire form leaves out).
+void ClearVolatile(v1::Domain* domain);
 
 class VolatileView {
  public:

@@ -433,4 +433,30 @@ absl::StatusOr<std::unique_ptr<XenstoreClient>> OpenLibxenstoreClient(
       std::make_unique<LibxenstoreClient>(handle, observer));
 }
 
+absl::StatusOr<std::string> XenstoredControl(
+    const std::string& socket_path, const std::vector<std::string>& words) {
+  if (words.empty()) return absl::InvalidArgumentError("no control command");
+  xs_handle* handle = OpenHandle(socket_path);
+  if (!handle) {
+    return ErrnoToStatus(errno, "xs_open " + socket_path);
+  }
+  // The command, then each argument NUL-terminated (xenstore-control's
+  // encoding).
+  std::string args;
+  for (size_t i = 1; i < words.size(); ++i) {
+    args += words[i];
+    args.push_back('\0');
+  }
+  char* answer =
+      xs_control_command(handle, words[0].c_str(), args.data(), args.size());
+  const int err = errno;
+  xs_close(handle);
+  if (!answer) {
+    return ErrnoToStatus(err, "xenstored control " + words[0]);
+  }
+  std::string out(answer);
+  free(answer);
+  return out;
+}
+
 }  // namespace xenlet::xen

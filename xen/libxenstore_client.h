@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "xen/call_observer.h"
@@ -23,6 +24,12 @@ struct XenstoreOptions {
 // UNAVAILABLE if xenstored cannot be reached.
 absl::StatusOr<std::unique_ptr<XenstoreClient>> OpenLibxenstoreClient(
     const XenstoreOptions& options);
+
+// One XS_CONTROL request to xenstored on its own connection, e.g.
+// {"log", "off"}; xenstored's answer. For operators' tools and the
+// simulated host, never for an RPC: it can change how xenstored runs.
+absl::StatusOr<std::string> XenstoredControl(
+    const std::string& socket_path, const std::vector<std::string>& words);
 
 }  // namespace xenlet::xen
 

@@ -57,5 +57,38 @@ TEST(SimHostTest, HypervisorOnlyHost) {
   EXPECT_EQ(dom0.nr_online_vcpus, 4u);
 }
 
+// The trace can be stopped and resumed, so a benchmark traces one query
+// and times the others untraced; what is read meanwhile is not in it.
+TEST(SimHostTest, TraceStopsAndResumes) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start({.trace = true}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto xs, host->ConnectXenstore());
+  size_t from = 0;
+  XLSIM_ASSERT_OK(host->TracedRequests(&from).status());
+  ASSERT_EQ(xs->Read("/traced-before").status().code(),
+            absl::StatusCode::kNotFound);
+  XLSIM_ASSERT_OK(host->SetTrace(false));
+  ASSERT_EQ(xs->Read("/untraced").status().code(), absl::StatusCode::kNotFound);
+  XLSIM_ASSERT_OK(host->SetTrace(true));
+  ASSERT_EQ(xs->Read("/traced-after").status().code(),
+            absl::StatusCode::kNotFound);
+  // One more request, so the last one's line is complete when read.
+  ASSERT_EQ(xs->Read("/last").status().code(), absl::StatusCode::kNotFound);
+  XLSIM_ASSERT_OK_AND_ASSIGN(std::vector<std::string> traced,
+                             host->TracedRequests(&from));
+  std::vector<std::string> reads;
+  for (const std::string& r : traced) {
+    if (r.rfind("READ ", 0) == 0) reads.push_back(r);
+  }
+  EXPECT_EQ(reads, (std::vector<std::string>{"READ (/traced-before )",
+                                             "READ (/traced-after )",
+                                             "READ (/last )"}));
+}
+
+TEST(SimHostTest, TraceControlNeedsATracedHost) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(auto host, SimHost::Start());
+  EXPECT_EQ(host->SetTrace(false).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace xenlet::sim

@@ -8,6 +8,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -59,6 +60,32 @@ TEST_F(ToolstackTest, CreateWritesKeysIntroducesAndUnpauses) {
   EXPECT_EQ(*xs_->Read("/vm/" + d.uuid + "/uuid"), d.uuid);
   XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced, xs_->IsDomainIntroduced(1));
   EXPECT_TRUE(introduced);
+}
+
+// A few-keys domain: the hypervisor's domain, running, with only its name
+// and domid in xenstore and no introduce; destroyed as any other.
+TEST_F(ToolstackTest, AFewKeysDomainHasItsNameAndNothingElse) {
+  XLSIM_ASSERT_OK_AND_ASSIGN(
+      CreatedDomain d, ts_->CreateDomain({.name = "tiny", .few_keys = true}));
+  XLSIM_ASSERT_OK_AND_ASSIGN(xen::DomainInfo info,
+                             ts_->hypervisor().GetDomainInfo(d.domid));
+  EXPECT_EQ(info.Uuid(), d.uuid);
+  EXPECT_FALSE(info.paused);
+  EXPECT_TRUE(info.running);
+  const std::string dom = xen::DomainPath(d.domid);
+  EXPECT_EQ(*xs_->Read(dom + "/name"), "tiny");
+  EXPECT_EQ(*xs_->Read(dom + "/domid"), absl::StrCat(d.domid));
+  XLSIM_ASSERT_OK_AND_ASSIGN(std::vector<std::string> children,
+                             xs_->Directory(dom));
+  EXPECT_THAT(children, ::testing::UnorderedElementsAre("name", "domid"));
+  EXPECT_EQ(xs_->Read("/vm/" + d.uuid).status().code(),
+            absl::StatusCode::kNotFound);
+  XLSIM_ASSERT_OK_AND_ASSIGN(bool introduced, xs_->IsDomainIntroduced(d.domid));
+  EXPECT_FALSE(introduced);
+  XLSIM_ASSERT_OK(ts_->DestroyDomain(d.domid));
+  EXPECT_EQ(ts_->hypervisor().GetDomainInfo(d.domid).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(xs_->Read(dom).status().code(), absl::StatusCode::kNotFound);
 }
 
 // The requests of a creation in xenstored's trace, in libxl's steps: the

@@ -7,15 +7,24 @@
 #
 #   tools/bench/storm.sh N W [W ...]      e.g. tools/bench/storm.sh 1000 0 1 10 100
 #
+# STORM_KEYS=few gives each domain its name and domid only (bootstorm
+# --keys), STORM_STALLED=S makes S of the W watchers never read their
+# stream, STORM_ARGS adds bootstorm flags (e.g. --no-pause-phase).
+#
 # Binaries from `bazel build -c opt //agent:xenlet //sim:xensim
 # //tools/bootstorm //tools/xenletctl` (built here if missing). Latency CSVs
-# go to $STORM_OUT (default /tmp/xenlet-storm), one per run.
+# go to $STORM_OUT (default /tmp/xenlet-storm), one per run, and so does a
+# sample of the agent every second (resources-N-W.csv: seconds, domains in
+# its last sweep, RSS MiB, events queued in its most backed-up stream).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,19p' "$0"; exit 2; }
 domains=$1
 shift
 out=${STORM_OUT:-/tmp/xenlet-storm}
+keys=${STORM_KEYS:-libxl}
+stalled=${STORM_STALLED:-0}
+read -r -a extra <<<"${STORM_ARGS:-}"
 mkdir -p "$out"
 bazel build -c opt //agent:xenlet //sim:xensim //tools/bootstorm \
   //tools/xenletctl 2>&1 | grep -E "ERROR|error:" || true
@@ -24,7 +33,12 @@ bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 for watchers in "$@"; do
   dir=$(mktemp -d /tmp/xenlet-storm.XXXXXX)
   agent_pid=
+  sampler_pid=
   stop() {
+    if [ -n "$sampler_pid" ]; then
+      kill "$sampler_pid" 2>/dev/null || true
+      wait "$sampler_pid" 2>/dev/null || true
+    fi
     if [ -n "$agent_pid" ]; then
       kill -TERM "$agent_pid" 2>/dev/null || true
       wait "$agent_pid" 2>/dev/null || true
@@ -34,13 +48,17 @@ for watchers in "$@"; do
   }
   trap stop EXIT
   "$bin/sim/xensim" --dir "$dir" up >/dev/null
+  tag=$domains-$watchers$([ "$stalled" -gt 0 ] && echo "-s$stalled")
   args=(--dir "$dir" --domains "$domains" --watchers "$watchers"
-        --latency-csv "$out/latency-$domains-$watchers.csv")
+        --keys "$keys" --latency-csv "$out/latency-$tag.csv" "${extra[@]}")
+  [ "$watchers" -gt 0 ] && args+=(--stalled "$stalled")
+  # A free loopback port for the agent's metrics.
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   if [ "$watchers" -gt 0 ]; then
     (
       eval "$("$bin/sim/xensim" --dir "$dir" env)"
       exec "$bin/agent/xenlet" --socket "$dir/xenlet.sock" \
-        --metrics-address "" --log-level warning
+        --metrics-address "127.0.0.1:$port" --log-level warning
     ) >"$dir/agent.log" 2>&1 &
     agent_pid=$!
     for _ in $(seq 200); do
@@ -49,11 +67,33 @@ for watchers in "$@"; do
       sleep 0.05  # polling the agent's readiness, not synchronisation
     done
     args+=(--socket "$dir/xenlet.sock" --agent-pid "$agent_pid")
+    # The agent's size and its most backed-up stream, once a second.
+    (
+      start=$(date +%s.%N)
+      echo "seconds,domains,rss_mib,queue_max_events"
+      while kill -0 "$agent_pid" 2>/dev/null; do
+        m=$(curl -s --max-time 2 "http://127.0.0.1:$port/metrics" || true)
+        awk -v t="$(date +%s.%N)" -v t0="$start" -v m="$m" '
+          /VmRSS/ { rss = $2 / 1024 }
+          END {
+            n = split(m, lines, "\n"); d = ""; q = ""
+            for (i = 1; i <= n; i++) {
+              split(lines[i], f, " ")
+              if (f[1] == "xenlet_sweep_domains") d = f[2]
+              if (f[1] == "xenlet_watch_queue_max_events") q = f[2]
+            }
+            printf "%.1f,%s,%.1f,%s\n", t - t0, d, rss, q
+          }' "/proc/$agent_pid/status" 2>/dev/null || true
+        sleep 1  # a sampling period, not synchronisation
+      done
+    ) >"$out/resources-$tag.csv" &
+    sampler_pid=$!
   fi
-  echo "== storm: $domains domains, $watchers watch client(s)$([ "$watchers" -eq 0 ] && echo ', no agent')"
+  echo "== storm: $domains domains ($keys keys), $watchers watch client(s)$([ "$watchers" -eq 0 ] && echo ', no agent')$([ "$watchers" -gt 0 ] && [ "$stalled" -gt 0 ] && echo ", $stalled stalled")"
   "$bin/tools/bootstorm/bootstorm" "${args[@]}" | grep -v "^  [a-z ]* [0-9]*/[0-9]* (" || true
   if [ -n "$agent_pid" ]; then
     echo "  agent peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$agent_pid/status)"
+    echo "  most events queued in one stream (sampled): $(awk -F, 'NR > 1 && $4 > m { m = $4 } END { print m + 0 }' "$out/resources-$tag.csv")"
   fi
   stop
   trap - EXIT

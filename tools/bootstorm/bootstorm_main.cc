@@ -22,6 +22,7 @@
 #include "common/process_cpu.h"
 #include "sim/toolstack.h"
 #include "tools/bootstorm/latency_report.h"
+#include "tools/bootstorm/stalled_watcher.h"
 #include "tools/bootstorm/watch_recorder.h"
 #include "xen/types.h"
 
@@ -40,7 +41,19 @@ struct Options {
   std::string latency_csv;
   double converge_timeout = 60;
   int agent_pid = 0;
+  std::string keys = "libxl";
+  int stalled = 0;
 };
+
+// A process's resident set (VmRSS) in MiB, or -1.
+double ResidentMiB(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024;
+  }
+  return -1;
+}
 
 // CPU seconds two processes used over a phase (-1 where unknown).
 struct CpuUse {
@@ -186,8 +199,13 @@ class Storm {
       }
       if (++done % step == 0 || done == domids.size()) {
         double secs = absl::ToDoubleSeconds(absl::Now() - start);
-        std::printf("  %s %zu/%zu (%.1f/s)\n", verb, done, domids.size(),
-                    done / std::max(secs, 1e-9));
+        std::string rss;
+        if (options_.agent_pid > 0) {
+          rss = absl::StrFormat(", agent RSS %.1f MiB",
+                                ResidentMiB(options_.agent_pid));
+        }
+        std::printf("  %s %zu/%zu (%.1f/s%s)\n", verb, done, domids.size(),
+                    done / std::max(secs, 1e-9), rss.c_str());
         std::fflush(stdout);
       }
     }
@@ -247,6 +265,19 @@ int Run(int argc, char** argv) {
   app.add_option("--agent-pid", o.agent_pid,
                  "xenlet's process id, to report the CPU time it used during "
                  "each phase (xenstored's is read from DIR/xenstored.pid)");
+  app.add_option("--keys", o.keys,
+                 "Each domain's xenstore keys: libxl (libxl's ~50, its "
+                 "transactions, the introduce and the devices) or few (its "
+                 "name and domid only, no introduce: for the whole domid "
+                 "space, which xenstored cannot take with libxl's keys)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"libxl", "few"}));
+  app.add_option("--stalled", o.stalled,
+                 "Of the --watchers, how many open their stream and never "
+                 "read it (each on a connection of its own); they are not "
+                 "checked, the others must converge as usual")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   app.add_option("--converge-timeout", o.converge_timeout,
                  "Seconds the clients get to match the hypervisor after each "
                  "phase")
@@ -270,6 +301,11 @@ int Run(int argc, char** argv) {
     return 2;
   }
   if (o.socket.empty()) o.socket = o.dir + "/xenlet.sock";
+  if (o.stalled > o.watchers) {
+    std::fprintf(stderr, "bootstorm: --stalled %d is more than --watchers %d\n",
+                 o.stalled, o.watchers);
+    return 2;
+  }
 
   StepLog steps;
   sim::ToolstackOptions ts_options;
@@ -294,8 +330,20 @@ int Run(int argc, char** argv) {
   }
   auto channel = grpc::CreateChannel("unix:" + o.socket,
                                      grpc::InsecureChannelCredentials());
+  // The stalled ones first, so that every live watcher's initial state and
+  // live events are served with them already open.
+  std::vector<std::unique_ptr<StalledWatcher>> stalled;
+  for (int i = 0; i < o.stalled; ++i) {
+    auto w = StalledWatcher::Open("unix:" + o.socket, i, absl::Seconds(10));
+    if (!w.ok()) {
+      std::fprintf(stderr, "bootstorm: %s (is xenlet serving on %s?)\n",
+                   std::string(w.status().message()).c_str(), o.socket.c_str());
+      return 1;
+    }
+    stalled.push_back(std::move(*w));
+  }
   std::vector<std::unique_ptr<WatchRecorder>> watchers;
-  for (int i = 0; i < o.watchers; ++i) {
+  for (int i = 0; i < o.watchers - o.stalled; ++i) {
     watchers.push_back(std::make_unique<WatchRecorder>(channel));
     if (auto s = watchers.back()->Start(absl::Seconds(10)); !s.ok()) {
       std::fprintf(stderr,
@@ -307,8 +355,11 @@ int Run(int argc, char** argv) {
   Storm storm(o, toolstack->get(), &watchers);
   bool ok = true;
 
-  std::printf("bootstorm: booting %d domains, %d watch client(s)\n", o.domains,
-              o.watchers);
+  std::printf("bootstorm: booting %d domains (%s keys), %d watch client(s)%s\n",
+              o.domains, o.keys.c_str(), o.watchers,
+              o.stalled
+                  ? absl::StrCat(", ", o.stalled, " of them stalled").c_str()
+                  : "");
   std::vector<xen::Domid> booted;
   const pid_t xenstored_pid = XenstoredPid(o.dir);
   const CpuMeter boot_cpu(o.agent_pid, xenstored_pid);
@@ -320,6 +371,7 @@ int Run(int argc, char** argv) {
     sim::DomainSpec spec;
     spec.name = absl::StrCat("storm-", i);
     spec.memory_mib = 64;
+    spec.few_keys = o.keys == "few";
     auto created = (*toolstack)->CreateDomain(spec);
     if (!created.ok()) return created.status();
     booted.push_back(created->domid);
@@ -407,6 +459,7 @@ int Run(int argc, char** argv) {
   }
   std::printf("  result:   %s\n", ok ? "every client converged" : "FAILED");
   for (auto& w : watchers) w->Stop();
+  stalled.clear();
   return ok ? 0 : 1;
 }
 

@@ -1,0 +1,21 @@
+#include "agent/shared_bytes.h"
+
+#include <grpcpp/support/slice.h>
+
+#include <memory>
+
+namespace xenlet::agent {
+
+grpc::ByteBuffer WrapShared(store::Encoded bytes) {
+  auto* holder = new store::Encoded(std::move(bytes));
+  grpc::Slice slice(
+      const_cast<char*>((*holder)->data()), (*holder)->size(),
+      [](void* held) { delete static_cast<store::Encoded*>(held); }, holder);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+grpc::ByteBuffer WrapString(std::string bytes) {
+  return WrapShared(std::make_shared<const std::string>(std::move(bytes)));
+}
+
+}  // namespace xenlet::agent
