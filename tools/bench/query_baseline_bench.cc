@@ -279,37 +279,34 @@ absl::StatusOr<Traced> CountTrace(const std::string& path) {
   return t;
 }
 
-absl::StatusOr<Traced> CountOneQuery(Env& env, const Way& way) {
-  const bool trace =
-      !way.on_bench_connection || env.domains <= g_trace_max_domains;
+bool Traces(const Env& env, const Way& way) {
+  return !way.on_bench_connection || env.domains <= g_trace_max_domains;
+}
+
+// One query with the trace on, outside the timed loop.
+absl::StatusOr<Traced> TraceOneQuery(Env& env, const Way& way) {
   const std::string path = env.host->trace_path();
   // Empty it first: xenstored appends (O_APPEND), from 0 on.
   std::filesystem::resize_file(path, 0);
-  if (trace) {
-    if (auto s = env.host->SetTrace(true); !s.ok()) return s;
-  }
+  if (auto s = env.host->SetTrace(true); !s.ok()) return s;
   const uint64_t requests0 = env.client_xs.requests;
   const uint64_t transactions0 = env.client_xs.transactions;
   auto n = way.query(env);
-  absl::Status off = trace ? env.host->SetTrace(false) : absl::OkStatus();
+  absl::Status off = env.host->SetTrace(false);
   if (!n.ok()) return n.status();
   if (!off.ok()) return off;
-  Traced client{
-      static_cast<int64_t>(env.client_xs.requests - requests0),
-      static_cast<int64_t>(env.client_xs.transactions - transactions0),
-      "client"};
-  if (!trace) return client;
   // xenstored writes each line whole, the CONTROL's before it stops.
   auto traced = CountTrace(path);
   std::filesystem::resize_file(path, 0);
   if (!traced.ok()) return traced.status();
+  const int64_t requests = env.client_xs.requests - requests0;
+  const int64_t transactions = env.client_xs.transactions - transactions0;
   if (way.on_bench_connection &&
-      (traced->requests != client.requests ||
-       traced->transactions != client.transactions)) {
+      (traced->requests != requests || traced->transactions != transactions)) {
     return absl::InternalError(absl::StrCat(
         way.name, ": the trace has ", traced->requests, " requests and ",
-        traced->transactions, " transactions, the client counted ",
-        client.requests, " and ", client.transactions));
+        traced->transactions, " transactions, the client counted ", requests,
+        " and ", transactions));
   }
   return traced;
 }
@@ -325,14 +322,21 @@ std::map<std::pair<int, std::string>, Row> g_rows;
 
 void RunQueries(benchmark::State& state, int domains, const Way& way) {
   Env& env = EnvFor(domains);
-  auto traced = CountOneQuery(env, way);
-  if (!traced.ok()) {
-    state.SkipWithError(std::string(traced.status().message()).c_str());
-    return;
+  Traced counted;
+  const bool traces = Traces(env, way);
+  if (traces) {
+    auto traced = TraceOneQuery(env, way);
+    if (!traced.ok()) {
+      state.SkipWithError(std::string(traced.status().message()).c_str());
+      return;
+    }
+    counted = *traced;
   }
   const pid_t xenstored = env.host->xenstored()->pid();
   const double cpu0 = ProcessCpuSeconds(xenstored);
   const uint64_t agent0 = env.agent_xs.requests;
+  const uint64_t requests0 = env.client_xs.requests;
+  const uint64_t transactions0 = env.client_xs.transactions;
   const absl::Time t0 = absl::Now();
   size_t listed = 0;
   for (auto _ : state) {
@@ -346,14 +350,21 @@ void RunQueries(benchmark::State& state, int domains, const Way& way) {
   const double it = state.iterations();
   const double wall_ms = absl::ToDoubleMilliseconds(absl::Now() - t0) / it;
   const double cpu_ms = (ProcessCpuSeconds(xenstored) - cpu0) * 1e3 / it;
+  if (!traces) {
+    // Counted on the bench's own connection over the timed queries.
+    counted = {
+        static_cast<int64_t>((env.client_xs.requests - requests0) / it),
+        static_cast<int64_t>((env.client_xs.transactions - transactions0) / it),
+        "client"};
+  }
   state.counters["listed"] = listed;
-  state.counters["xs_requests"] = traced->requests;
-  state.counters["xs_transactions"] = traced->transactions;
+  state.counters["xs_requests"] = counted.requests;
+  state.counters["xs_transactions"] = counted.transactions;
   state.counters["xenstored_cpu_ms"] = cpu_ms;
   // The agent's own xenstore traffic meanwhile: its watcher, on a host
   // where nothing changes (queries make none).
   state.counters["agent_xs_requests"] = env.agent_xs.requests - agent0;
-  g_rows[{domains, way.name}] = Row{wall_ms, cpu_ms, *traced, listed};
+  g_rows[{domains, way.name}] = Row{wall_ms, cpu_ms, counted, listed};
 }
 
 std::string BenchName(const std::string& way, int domains) {
