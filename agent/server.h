@@ -78,6 +78,9 @@ class AgentServer {
   DomainServiceImpl::StreamStats stream_stats() const {
     return domain_service_->stream_stats();
   }
+  uint64_t listing_encodings() const {
+    return domain_service_->listing_encodings();
+  }
 
   // Names of the services this server registers, for health and listings.
   static constexpr std::array<const char*, 3> kServiceNames = {

@@ -45,4 +45,18 @@ done
 # No latency is negative: every event came after its step.
 awk -F, 'NR > 1 && ($2 < 0 || $3 < 0 || $4 < 0) { bad = 1 } END { exit bad }' \
   "$dir/latency.csv" || fail "a negative latency"
+
+# The whole domid space's shape, small: domains with few keys (no
+# introduce), and one of the three watchers stalled (it never reads). The
+# two others converge as before; the stalled one is cancelled at the end.
+"$bootstorm" --dir "$dir" --socket "$dir/x.sock" --domains 20 --watchers 3 \
+  --stalled 1 --keys few --agent-pid "$agent" --latency-csv "$dir/few.csv" \
+  >"$dir/storm.out" 2>&1 || fail "bootstorm --keys few --stalled 1 exited $?"
+grep -q "result:   every client converged" "$dir/storm.out" || fail "few keys: not converged"
+grep -q "1 of them stalled" "$dir/storm.out" || fail "no stalled watcher"
+grep -q "agent RSS" "$dir/storm.out" || fail "no RSS in the progress lines"
+for t in CREATED DESTROYED; do
+  n=$(grep -c "^$t," "$dir/few.csv")
+  [ "$n" -eq 40 ] || fail "few keys: $t: $n measured events, expected 40"
+done
 echo PASS

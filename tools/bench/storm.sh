@@ -90,11 +90,25 @@ for watchers in "$@"; do
     sampler_pid=$!
   fi
   echo "== storm: $domains domains ($keys keys), $watchers watch client(s)$([ "$watchers" -eq 0 ] && echo ', no agent')$([ "$watchers" -gt 0 ] && [ "$stalled" -gt 0 ] && echo ", $stalled stalled")"
-  "$bin/tools/bootstorm/bootstorm" "${args[@]}" | grep -v "^  [a-z ]* [0-9]*/[0-9]* (" || true
+  "$bin/tools/bootstorm/bootstorm" "${args[@]}" >"$dir/storm.out" || true
+  grep -v "^  [a-z ]* [0-9]*/[0-9]* (" "$dir/storm.out" || true
+  peak=
   if [ -n "$agent_pid" ]; then
-    echo "  agent peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$agent_pid/status)"
+    peak=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$agent_pid/status)
+    echo "  agent peak RSS: $peak MiB"
     echo "  most events queued in one stream (sampled): $(awk -F, 'NR > 1 && $4 > m { m = $4 } END { print m + 0 }' "$out/resources-$tag.csv")"
   fi
+  # One line per run for plot_boot_rate.sh: the boot phase's figures.
+  [ -f "$out/summary.csv" ] || echo "domains,watchers,stalled,keys,boot_s,domains_per_s,agent_cpu_s,xenstored_cpu_s,peak_rss_mib" >"$out/summary.csv"
+  awk -v d="$domains" -v w="$watchers" -v s="$stalled" -v k="$keys" -v p="$peak" '
+    /^  boot: / {
+      line = $0; a = ""; x = ""
+      if (match(line, /xenlet [0-9.]+ s CPU/)) a = substr(line, RSTART + 7, RLENGTH - 13)
+      if (match(line, /xenstored [0-9.]+ s CPU/)) x = substr(line, RSTART + 10, RLENGTH - 16)
+      match(line, /in [0-9.]+ s/); t = substr(line, RSTART + 3, RLENGTH - 5)
+      match(line, /\([0-9.]+ domains\/s/); r = substr(line, RSTART + 1, RLENGTH - 11)
+      printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", d, w, s, k, t, r, a, x, p
+    }' "$dir/storm.out" >>"$out/summary.csv"
   stop
   trap - EXIT
 done

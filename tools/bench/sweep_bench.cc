@@ -112,11 +112,16 @@ void BM_Sweep(benchmark::State& state) {
   state.SetLabel(PathName(state.range(1)));
 }
 
+// Every way at 1000, 8000 and 32000 domains; the full sweep alone at the
+// sizes between, for the curve of sweep time against domain count.
 void SweepArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"domains", "path", "chunk"});
-  for (int64_t n : {1000, 32000}) {
+  for (int64_t n : {1000, 2000, 4000, 8000, 16000, 32000}) {
+    const bool every_way = n == 1000 || n == 8000 || n == 32000;
     for (int64_t path : {0, 1}) {
-      for (int64_t chunk : {0, 2, 1024}) b->Args({n, path, chunk});
+      for (int64_t chunk : {0, 2, 1024}) {
+        if (every_way || (path == 0 && chunk == 0)) b->Args({n, path, chunk});
+      }
     }
   }
   b->Unit(benchmark::kMicrosecond);
@@ -156,16 +161,17 @@ void BM_ReconcileOnSweep(benchmark::State& state) {
   state.counters["volatile_changed"] = changed;
   state.counters["revision"] = store.revision();  // no events: stays at n+1
 }
-BENCHMARK(BM_ReconcileOnSweep)
-    ->ArgNames({"domains", "volatile_pct"})
-    ->Args({1000, 0})
-    ->Args({1000, 10})
-    ->Args({1000, 100})
-    ->Args({32000, 0})
-    ->Args({32000, 10})
-    ->Args({32000, 100})
-    ->Unit(benchmark::kMicrosecond)
-    ->MinTime(0.2);
+void ReconcileArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"domains", "volatile_pct"});
+  for (int64_t n : {1000, 2000, 4000, 8000, 16000, 32000}) {
+    b->Args({n, 0});
+    if (n == 1000 || n == 32000) b->Args({n, 10});
+    b->Args({n, 100});
+  }
+  b->Unit(benchmark::kMicrosecond);
+  b->MinTime(0.2);
+}
+BENCHMARK(BM_ReconcileOnSweep)->Apply(ReconcileArgs);
 
 // Two parts of OnSweep's per-domain work in the steady state, alone: the
 // uuid formatted from the handle (DomainInfo::Uuid) and the `seen` map
@@ -201,7 +207,7 @@ BENCHMARK(BM_OnSweepParts)
 
 std::vector<Ratio> Ratios() {
   std::vector<Ratio> r;
-  for (std::string n : {"1000", "32000"}) {
+  for (std::string n : {"1000", "8000", "32000"}) {
     const std::string steady_name =
         "BM_ReconcileOnSweep/domains:" + n + "/volatile_pct:0/min_time:0.200";
     r.push_back({"Uuid() formatting share of steady OnSweep, " + n,
