@@ -31,50 +31,53 @@ struct Env {
   std::unique_ptr<v1::ControlService::Stub> stub;
 };
 
+Env* g_env = nullptr;
+
 Env& TheEnv() {
-  static Env* env = [] {
-    auto* e = new Env;
-    auto host = sim::SimHost::Start();
-    if (!host.ok()) Die("SimHost", host.status());
-    e->host = std::move(*host);
-    auto ts = e->host->NewToolstack();
-    if (!ts.ok()) Die("Toolstack", ts.status());
-    for (int i = 0; i < kBatch; ++i) {
-      auto d = (*ts)->CreateDomain({});
-      if (!d.ok()) Die("CreateDomain", d.status());
-      e->domids.push_back(d->domid);
-    }
-    for (auto* hv : {&e->model_hv, &e->control_hv, &e->toolstack_hv}) {
-      auto opened = e->host->OpenHypervisor();
-      if (!opened.ok()) Die("OpenHypervisor", opened.status());
-      *hv = std::move(*opened);
-    }
-    sim::SimHost* h = e->host.get();
-    e->model = std::make_unique<store::DomainModel>(
-        e->model_hv.get(), [h] { return h->ConnectXenstore(); },
-        store::ModelOptions{});
-    if (auto s = e->model->Start(); !s.ok()) Die("DomainModel", s);
-    if (auto s = e->model->sweeper().SweepNow(store::SweepCause::kResync);
-        !s.ok()) {
-      Die("sweep", s);
-    }
-    agent::ServerOptions options;
-    options.listeners.unix_socket = e->dir.path() + "/xenlet.sock";
-    options.control.enabled = true;
-    agent::Backends backends;
-    backends.store = &e->model->store();
-    backends.model = e->model.get();
-    backends.xenstore = [h] { return h->ConnectXenstore(); };
-    backends.control_hypervisor = e->control_hv.get();
-    auto server = agent::AgentServer::Start(options, backends);
-    if (!server.ok()) Die("AgentServer", server.status());
-    e->server = std::move(*server);
-    e->stub = v1::ControlService::NewStub(
-        grpc::CreateChannel("unix:" + e->server->unix_socket(),
-                            grpc::InsecureChannelCredentials()));
-    return e;
-  }();
-  return *env;
+  if (!g_env)
+    g_env = [] {
+      auto* e = new Env;
+      auto host = sim::SimHost::Start();
+      if (!host.ok()) Die("SimHost", host.status());
+      e->host = std::move(*host);
+      auto ts = e->host->NewToolstack();
+      if (!ts.ok()) Die("Toolstack", ts.status());
+      for (int i = 0; i < kBatch; ++i) {
+        auto d = (*ts)->CreateDomain({});
+        if (!d.ok()) Die("CreateDomain", d.status());
+        e->domids.push_back(d->domid);
+      }
+      for (auto* hv : {&e->model_hv, &e->control_hv, &e->toolstack_hv}) {
+        auto opened = e->host->OpenHypervisor();
+        if (!opened.ok()) Die("OpenHypervisor", opened.status());
+        *hv = std::move(*opened);
+      }
+      sim::SimHost* h = e->host.get();
+      e->model = std::make_unique<store::DomainModel>(
+          e->model_hv.get(), [h] { return h->ConnectXenstore(); },
+          store::ModelOptions{});
+      if (auto s = e->model->Start(); !s.ok()) Die("DomainModel", s);
+      if (auto s = e->model->sweeper().SweepNow(store::SweepCause::kResync);
+          !s.ok()) {
+        Die("sweep", s);
+      }
+      agent::ServerOptions options;
+      options.listeners.unix_socket = e->dir.path() + "/xenlet.sock";
+      options.control.enabled = true;
+      agent::Backends backends;
+      backends.store = &e->model->store();
+      backends.model = e->model.get();
+      backends.xenstore = [h] { return h->ConnectXenstore(); };
+      backends.control_hypervisor = e->control_hv.get();
+      auto server = agent::AgentServer::Start(options, backends);
+      if (!server.ok()) Die("AgentServer", server.status());
+      e->server = std::move(*server);
+      e->stub = v1::ControlService::NewStub(
+          grpc::CreateChannel("unix:" + e->server->unix_socket(),
+                              grpc::InsecureChannelCredentials()));
+      return e;
+    }();
+  return *g_env;
 }
 
 template <typename Request>
@@ -155,8 +158,28 @@ std::vector<Ratio> Ratios() {
 }
 
 }  // namespace
+
+// The agent first, then the host (which stops xenstored and removes its
+// directory).
+void TearDownEnv() {
+  if (!g_env) return;
+  g_env->server->Shutdown(absl::ZeroDuration());
+  g_env->server.reset();
+  g_env->model->Stop();
+  g_env->model.reset();
+  g_env->model_hv.reset();
+  g_env->control_hv.reset();
+  g_env->toolstack_hv.reset();
+  g_env->host.reset();
+  delete g_env;
+  g_env = nullptr;
+}
+
 }  // namespace xenlet::bench
 
 int main(int argc, char** argv) {
-  return xenlet::bench::RunBenchmarks(argc, argv, xenlet::bench::Ratios());
+  const int rc =
+      xenlet::bench::RunBenchmarks(argc, argv, xenlet::bench::Ratios());
+  xenlet::bench::TearDownEnv();
+  return rc;
 }

@@ -48,7 +48,7 @@ for watchers in "$@"; do
   }
   trap stop EXIT
   "$bin/sim/xensim" --dir "$dir" up >/dev/null
-  tag=$domains-$watchers$([ "$stalled" -gt 0 ] && echo "-s$stalled")
+  tag=$domains-$watchers$([ "$stalled" -eq 0 ] || echo "-s$stalled")
   args=(--dir "$dir" --domains "$domains" --watchers "$watchers"
         --keys "$keys" --latency-csv "$out/latency-$tag.csv" "${extra[@]}")
   [ "$watchers" -gt 0 ] && args+=(--stalled "$stalled")
