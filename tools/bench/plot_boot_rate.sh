@@ -8,9 +8,7 @@
 set -euo pipefail
 [ $# -eq 2 ] || { sed -n '2,7p' "$0"; exit 2; }
 png=$1 csv=$2
-command -v gnuplot >/dev/null || { echo "plot: gnuplot is missing (tools/setup.sh installs gnuplot-nox)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/plot_lib.sh"
 # Rows "DOMAINS-domains/W watchers rate", libxl keys and no stalled
 # watchers only, in the file's order.
 awk -F, 'NR > 1 && $4 == "libxl" && $3 == 0 {
@@ -27,6 +25,7 @@ set yrange [0:*]
 set style fill solid 0.6
 set boxwidth 0.6
 set grid ytics
+set bmargin 4
 unset key
 plot '$tmp/rates.dat' using 0:2:xtic(1) with boxes, \
      '' using 0:2:(sprintf("%.1f", \$2)) with labels offset 0,0.7

@@ -10,9 +10,7 @@ set -euo pipefail
 [ $# -ge 4 ] || { sed -n '2,8p' "$0"; exit 2; }
 png=$1 domains=$2 dir=$3
 shift 3
-command -v gnuplot >/dev/null || { echo "plot: gnuplot is missing (tools/setup.sh installs gnuplot-nox)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/plot_lib.sh"
 plots=()
 for w in "$@"; do
   csv=$dir/latency-$domains-$w.csv

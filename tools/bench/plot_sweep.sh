@@ -9,9 +9,7 @@
 set -euo pipefail
 [ $# -eq 2 ] || { sed -n '2,9p' "$0"; exit 2; }
 png=$1 json=$2
-command -v gnuplot >/dev/null || { echo "plot: gnuplot is missing (tools/setup.sh installs gnuplot-nox)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/plot_lib.sh"
 # (Google Benchmark's CSV output refuses rows with different counters, so
 # JSON.) Three series of "domains µs", sorted by domains.
 python3 - "$json" "$tmp" <<'PY'
