@@ -1,7 +1,5 @@
 #include "agent/domain_service.h"
 
-#include <grpcpp/support/proto_buffer_reader.h>
-
 #include "absl/strings/str_cat.h"
 #include "agent/field_mask.h"
 #include "agent/grpc_status.h"
@@ -114,9 +112,7 @@ grpc::ServerUnaryReactor* DomainServiceImpl::ListDomains(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
     grpc::ByteBuffer* raw_response) {
   v1::ListDomainsRequest request;
-  grpc::ByteBuffer copy(*raw);  // the reader wants it mutable; slices shared
-  grpc::ProtoBufferReader reader(&copy);
-  if (!request.ParseFromZeroCopyStream(&reader)) {
+  if (!ParseRequest(*raw, &request)) {
     return FinishUnary(
         context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                               "request: not a xenlet.v1.ListDomainsRequest"));
@@ -224,9 +220,7 @@ grpc::ServerUnaryReactor* DomainServiceImpl::GetDomains(
 grpc::ServerWriteReactor<grpc::ByteBuffer>* DomainServiceImpl::WatchDomains(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw) {
   v1::WatchDomainsRequest request;
-  grpc::ByteBuffer copy(*raw);  // the reader wants it mutable; slices shared
-  grpc::ProtoBufferReader reader(&copy);
-  if (!request.ParseFromZeroCopyStream(&reader)) {
+  if (!ParseRequest(*raw, &request)) {
     return new FinishedWriter<grpc::ByteBuffer>(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                      "request: not a xenlet.v1.WatchDomainsRequest"));

@@ -7,7 +7,8 @@
 // entry is the message with them cleared, and each listing appends them
 // from the snapshot's sweep. Protobuf parses concatenated encodings of a
 // message as their merge, so stable bytes + volatile bytes read back as
-// the domain with its fresh volatile fields.
+// the domain with its fresh volatile fields. One entry per domid (at most
+// 32752); a destroyed domain's stays until its domid is listed again.
 #ifndef XENLET_AGENT_ENCODED_DOMAINS_H_
 #define XENLET_AGENT_ENCODED_DOMAINS_H_
 

@@ -1,5 +1,6 @@
 #include "agent/shared_bytes.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/slice.h>
 
 #include <memory>
@@ -16,6 +17,12 @@ grpc::ByteBuffer WrapShared(store::Encoded bytes) {
 
 grpc::ByteBuffer WrapString(std::string bytes) {
   return WrapShared(std::make_shared<const std::string>(std::move(bytes)));
+}
+
+bool ParseRequest(const grpc::ByteBuffer& raw, google::protobuf::Message* out) {
+  grpc::ByteBuffer copy(raw);  // the reader wants it mutable; slices shared
+  grpc::ProtoBufferReader reader(&copy);
+  return out->ParseFromZeroCopyStream(&reader);
 }
 
 }  // namespace xenlet::agent
