@@ -4,26 +4,37 @@
 
 namespace xenlet::store {
 
-void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) {
-  out->mutable_flags()->set_running(info.running);
-  out->mutable_flags()->set_blocked(info.blocked);
-  out->set_vcpus_online(info.nr_online_vcpus);
-  out->set_cpu_time_ns(info.cpu_time_ns);
+namespace {
+
+// The one list of the volatile fields: what a sweep refreshes.
+void SetVolatile(bool running, bool blocked, uint32_t vcpus_online,
+                 uint64_t cpu_time_ns, uint64_t current_bytes,
+                 uint64_t shared_bytes, uint64_t outstanding_bytes,
+                 v1::Domain* out) {
+  out->mutable_flags()->set_running(running);
+  out->mutable_flags()->set_blocked(blocked);
+  out->set_vcpus_online(vcpus_online);
+  out->set_cpu_time_ns(cpu_time_ns);
   v1::DomainMemory* memory = out->mutable_memory();
-  memory->set_current_bytes(info.tot_pages * xen::kPageSize);
-  memory->set_shared_bytes(info.shr_pages * xen::kPageSize);
-  memory->set_outstanding_bytes(info.outstanding_pages * xen::kPageSize);
+  memory->set_current_bytes(current_bytes);
+  memory->set_shared_bytes(shared_bytes);
+  memory->set_outstanding_bytes(outstanding_bytes);
+}
+
+}  // namespace
+
+void FillVolatile(const xen::DomainInfo& info, v1::Domain* out) {
+  SetVolatile(info.running, info.blocked, info.nr_online_vcpus,
+              info.cpu_time_ns, info.tot_pages * xen::kPageSize,
+              info.shr_pages * xen::kPageSize,
+              info.outstanding_pages * xen::kPageSize, out);
 }
 
 void CopyVolatile(const v1::Domain& from, v1::Domain* out) {
-  out->mutable_flags()->set_running(from.flags().running());
-  out->mutable_flags()->set_blocked(from.flags().blocked());
-  out->set_vcpus_online(from.vcpus_online());
-  out->set_cpu_time_ns(from.cpu_time_ns());
-  v1::DomainMemory* memory = out->mutable_memory();
-  memory->set_current_bytes(from.memory().current_bytes());
-  memory->set_shared_bytes(from.memory().shared_bytes());
-  memory->set_outstanding_bytes(from.memory().outstanding_bytes());
+  SetVolatile(from.flags().running(), from.flags().blocked(),
+              from.vcpus_online(), from.cpu_time_ns(),
+              from.memory().current_bytes(), from.memory().shared_bytes(),
+              from.memory().outstanding_bytes(), out);
 }
 
 void ClearVolatile(v1::Domain* domain) {
