@@ -32,6 +32,7 @@ void ReadStoreState(const store::DomainStore& store, metrics::AgentState* s) {
   }
   s->revision = snapshot->revision;
   s->event_log_events = store.event_log_size();
+  s->event_log_bytes = store.event_log_bytes();
 }
 
 metrics::AgentState ReadAgentState(store::DomainModel& model,

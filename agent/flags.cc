@@ -113,10 +113,18 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{16}, size_t{10000000}))
       ->group("Model");
+  app->add_option("--event-log-mib", config->event_log_mib,
+                  "The event log's memory bound, estimated, in MiB: the "
+                  "oldest events leave it when either this or "
+                  "--event-log-size is reached")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536))
+      ->group("Model");
   app->add_option("--watch-queue", config->server.domains.watch.queue_capacity,
-                  "Events queued per watch stream before it coalesces per "
-                  "domain (a slow client then gets the newest state of each "
-                  "domain, memory bounded by the domain count)")
+                  "Events queued per watch stream before it catches up "
+                  "instead: a slow client then gets the newest state of "
+                  "each changed domain, the stream keeping a bit per "
+                  "domid rather than a copy per event")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->group("Model");
@@ -172,6 +180,7 @@ absl::Status FinishConfig(AgentConfig* config) {
         "--socket-mode: \"", mode, "\" is not an octal mode such as 0660"));
   }
   config->server.listeners.socket_mode = static_cast<mode_t>(value);
+  config->model.store.event_log_max_bytes = size_t{config->event_log_mib} << 20;
   if (!ParseLogLevel(config->log_level, &config->parsed_log_level)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--log-level: \"", config->log_level,

@@ -55,6 +55,10 @@ std::vector<MetricFamily> StateCollector::Collect() const {
   out.push_back(Single("xenlet_event_log_events",
                        "Events held for resuming watches.", MetricType::Gauge,
                        s.event_log_events));
+  out.push_back(Single("xenlet_event_log_bytes",
+                       "Memory the event log holds, estimated (its bound is "
+                       "--event-log-mib).",
+                       MetricType::Gauge, s.event_log_bytes));
   out.push_back(Single("xenlet_sweeps_total",
                        "Full-range sweeps of the hypervisor.",
                        MetricType::Counter, s.sweeps_total));

@@ -21,6 +21,7 @@ struct AgentState {
   std::map<std::string, double> domains_by_state;  // state name -> count
   double revision = 0;
   double event_log_events = 0;
+  double event_log_bytes = 0;  // estimated
   double sweeps_total = 0;
   double sweep_failures_total = 0;
   double sweep_domains = 0;

@@ -45,7 +45,7 @@ DomainStore::DomainStore(StoreOptions options)
     : instance_id_(options.instance_id.empty() ? NewInstanceId()
                                                : options.instance_id),
       builder_(DomainTable()),
-      log_(options.event_log_capacity),
+      log_(options.event_log_capacity, options.event_log_max_bytes),
       snapshot_(std::make_shared<const Snapshot>()) {}
 
 std::shared_ptr<const Snapshot> DomainStore::snapshot() const {
@@ -125,6 +125,7 @@ uint64_t DomainStore::CommitLocked(
       builder_.Set(change.domid, event->domain);
     }
     log_.Append(event);
+    latest_.Record(*event);
     events.push_back(std::move(event));
   }
   const uint64_t revision = log_.last_revision();
@@ -143,7 +144,8 @@ void DomainStore::UpdateVolatile(VolatileView volatiles) {
 WatchBegin DomainStore::Watch(const WatchStart& start,
                               SubscriptionOptions options) {
   WatchBegin begin;
-  begin.subscription = std::make_shared<Subscription>(std::move(options));
+  begin.subscription =
+      std::make_shared<Subscription>(std::move(options), &latest_);
   absl::MutexLock lock(&write_mutex_);
   const uint64_t current = log_.last_revision();
   begin.synced_revision = current;
@@ -265,6 +267,11 @@ uint64_t DomainStore::revision() const {
 size_t DomainStore::event_log_size() const {
   absl::MutexLock lock(&write_mutex_);
   return log_.size();
+}
+
+size_t DomainStore::event_log_bytes() const {
+  absl::MutexLock lock(&write_mutex_);
+  return log_.bytes();
 }
 
 }  // namespace xenlet::store

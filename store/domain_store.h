@@ -17,6 +17,7 @@
 #include "store/domain_table.h"
 #include "store/event.h"
 #include "store/event_log.h"
+#include "store/latest_changes.h"
 #include "store/subscription.h"
 #include "store/volatile_view.h"
 
@@ -68,6 +69,8 @@ struct WatchBegin {
 struct StoreOptions {
   std::string instance_id;  // random if empty
   size_t event_log_capacity = 100000;
+  // And at most about this many bytes (EventLog::EstimatedBytes).
+  size_t event_log_max_bytes = 64 << 20;
 };
 
 class DomainStore {
@@ -113,6 +116,7 @@ class DomainStore {
   size_t subscription_count() const;
   uint64_t revision() const;
   size_t event_log_size() const;
+  size_t event_log_bytes() const;  // estimated
 
  private:
   uint64_t CommitLocked(std::vector<Change> changes,
@@ -127,6 +131,8 @@ class DomainStore {
   DomainTableBuilder builder_ ABSL_GUARDED_BY(write_mutex_);
   VolatileView volatiles_ ABSL_GUARDED_BY(write_mutex_);
   EventLog log_ ABSL_GUARDED_BY(write_mutex_);
+  // Written under write_mutex_, read by catching-up subscriptions.
+  LatestChanges latest_;
   std::vector<std::shared_ptr<Subscription>> subscriptions_
       ABSL_GUARDED_BY(write_mutex_);
   void UpdateIndex(const DomainPtr& previous, const DomainPtr& next,

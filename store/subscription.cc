@@ -1,11 +1,32 @@
 #include "store/subscription.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace xenlet::store {
 
-Subscription::Subscription(SubscriptionOptions options)
-    : options_(std::move(options)) {}
+// Catch-up mode: which domids changed since the reader was last sent them,
+// and what the reader holds at each, a bit per domid.
+struct Subscription::CatchUp {
+  // The newest revision handed to Enqueue: a change the store recorded
+  // after it has not been seen here yet, and waits for its Enqueue.
+  uint64_t offered = 0;
+  DomidSet changed;   // to send
+  DomidSet seen;      // changed since catching up began (`held` is set)
+  DomidSet held;      // the reader holds a domain at this domid
+  DomidSet replaced;  // created or destroyed since last sent
+  DomidSet merged;    // changed more than once since last sent
+  std::deque<QueuedEvent> batch;  // gathered, in revision order
+  // Every changed domid's newest change is newer than `offered`.
+  bool waiting_for_writer = false;
+};
+
+Subscription::Subscription(SubscriptionOptions options,
+                           const LatestChanges* latest)
+    : options_(std::move(options)), latest_(latest) {}
+
+Subscription::~Subscription() = default;
 
 v1::EventType Subscription::EffectiveType(const Event& event) const {
   const DomainFilter& filter = options_.filter;
@@ -39,15 +60,40 @@ v1::EventType Subscription::EffectiveType(const Event& event) const {
   return type;
 }
 
+bool Subscription::Relevant(const Event& event) const {
+  const DomainFilter& filter = options_.filter;
+  return filter.matches_everything() ||
+         (event.domain && filter.Matches(*event.domain)) ||
+         (event.previous && filter.Matches(*event.previous));
+}
+
 void Subscription::Enqueue(const EventPtr& event) {
   v1::EventType type = EffectiveType(*event);
-  if (type == v1::EVENT_TYPE_UNSPECIFIED) return;
   absl::MutexLock lock(&mutex_);
   if (closed_) return;
-  ++delivered_total_;
-  Push({event, type, false});
-  max_queued_ = std::max(max_queued_, QueuedLocked());
-  if (notify_) {
+  if (catch_up_) {
+    catch_up_->offered = event->revision;
+    catch_up_->waiting_for_writer = false;
+    // Irrelevant events are still offered: a change waiting for them may
+    // now be sendable.
+    if (Relevant(*event)) {
+      ++delivered_total_;
+      MarkChanged(*event);
+    }
+  } else {
+    if (type == v1::EVENT_TYPE_UNSPECIFIED) return;
+    ++delivered_total_;
+    if (queue_.size() < options_.capacity) {
+      queue_.push_back({event, type, false});
+    } else {
+      SwitchToCatchUp();
+      catch_up_->offered = event->revision;
+      MarkChanged(*event);
+    }
+  }
+  const size_t queued = QueuedLocked();
+  max_queued_ = std::max(max_queued_, queued);
+  if (notify_ && queued > 0) {
     fired_ = std::move(notify_);
     notify_ = nullptr;
     notifying_ = true;
@@ -70,67 +116,115 @@ void Subscription::FlushNotify() {
   notifying_ = false;
 }
 
-void Subscription::Push(QueuedEvent queued) {
-  if (coalescing_) {
-    Coalesce(std::move(queued));
-    return;
-  }
-  if (queue_.size() >= options_.capacity) {
-    SwitchToCoalescing();
-    Coalesce(std::move(queued));
-    return;
-  }
-  queue_.push_back(std::move(queued));
+void Subscription::SwitchToCatchUp() {
+  catch_up_ = std::make_unique<CatchUp>();
+  std::deque<QueuedEvent> queued;
+  queued.swap(queue_);
+  for (const QueuedEvent& q : queued) MarkChanged(*q.event);
 }
 
-void Subscription::SwitchToCoalescing() {
-  coalescing_ = true;
-  std::deque<QueuedEvent> pending;
-  pending.swap(queue_);
-  for (QueuedEvent& queued : pending) Coalesce(std::move(queued));
+void Subscription::MarkChanged(const Event& event) {
+  CatchUp& c = *catch_up_;
+  const uint32_t domid = event.domid;
+  if (c.seen.insert(domid)) {
+    // Its first change since the reader fell behind: the reader holds the
+    // state before it, if that matched the filter.
+    if (event.previous && options_.filter.Matches(*event.previous)) {
+      c.held.insert(domid);
+    }
+  }
+  if (event.type == v1::EVENT_TYPE_ADDED ||
+      event.type == v1::EVENT_TYPE_DELETED) {
+    c.replaced.insert(domid);
+  }
+  if (!c.changed.insert(domid)) {
+    c.merged.insert(domid);
+    ++coalesced_total_;
+  }
 }
 
-// Merges an event into the newest pending one of its domid. The merged
-// event carries the newer state and revision; DELETED wins (the reader must
-// drop whatever it holds at that domid), otherwise it stays ADDED if the
-// reader had not been told of the domain before.
-void Subscription::Coalesce(QueuedEvent queued) {
-  const uint32_t domid = queued.event->domid;
-  auto it = latest_.find(domid);
-  if (it == latest_.end()) {
-    order_.emplace(queued.event->revision, domid);
-    latest_.emplace(domid, std::move(queued));
-    return;
+void Subscription::Gather() {
+  CatchUp& c = *catch_up_;
+  const size_t limit = std::max<size_t>(1, options_.capacity);
+  using Candidate = std::pair<uint64_t, EventPtr>;
+  auto newer = [](const Candidate& a, const Candidate& b) {
+    return a.first < b.first;
+  };
+  while (c.batch.empty()) {
+    // The `limit` oldest changes that were offered, kept in a max-heap:
+    // sending in revision order keeps every sent revision a resume point.
+    std::vector<Candidate> heap;
+    std::vector<uint32_t> missing;
+    bool deferred = false;
+    latest_->ForEachOf(c.changed, [&](uint32_t domid, const EventPtr& change) {
+      if (!change) {
+        missing.push_back(domid);  // nothing recorded: nothing to send
+        return;
+      }
+      if (change->revision > c.offered) {
+        deferred = true;  // its Enqueue is on its way
+        return;
+      }
+      if (heap.size() == limit) {
+        if (change->revision >= heap.front().first) return;
+        std::pop_heap(heap.begin(), heap.end(), newer);
+        heap.pop_back();
+      }
+      heap.emplace_back(change->revision, change);
+      std::push_heap(heap.begin(), heap.end(), newer);
+    });
+    for (uint32_t domid : missing) c.changed.erase(domid);
+    if (heap.empty()) {
+      if (c.changed.empty()) {
+        catch_up_.reset();  // caught up: back to the queue
+      } else if (deferred) {
+        c.waiting_for_writer = true;
+      }
+      return;
+    }
+    std::sort_heap(heap.begin(), heap.end(), newer);
+    for (auto& [revision, change] : heap) {
+      const uint32_t domid = change->domid;
+      c.changed.erase(domid);
+      const bool present = change->type != v1::EVENT_TYPE_DELETED &&
+                           options_.filter.Matches(*change->domain);
+      const bool held = c.held.contains(domid);
+      v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;
+      if (present) {
+        // A domain created or destroyed meanwhile is not the one the
+        // reader holds: ADDED replaces it.
+        type = held && !c.replaced.contains(domid) ? v1::EVENT_TYPE_MODIFIED
+                                                   : v1::EVENT_TYPE_ADDED;
+        c.held.insert(domid);
+      } else if (held) {
+        type = v1::EVENT_TYPE_DELETED;
+        c.held.erase(domid);
+      }
+      c.replaced.erase(domid);
+      const bool coalesced = c.merged.erase(domid);
+      if (type == v1::EVENT_TYPE_UNSPECIFIED) continue;
+      if (!options_.event_types.empty() &&
+          !options_.event_types.contains(type)) {
+        continue;
+      }
+      c.batch.push_back({std::move(change), type, coalesced});
+    }
   }
-  QueuedEvent& pending = it->second;
-  order_.erase(pending.event->revision);
-  v1::EventType type = queued.type;
-  if (type != v1::EVENT_TYPE_DELETED && pending.type == v1::EVENT_TYPE_ADDED) {
-    type = v1::EVENT_TYPE_ADDED;
-  }
-  pending = {std::move(queued.event), type, true};
-  ++coalesced_total_;
-  order_.emplace(pending.event->revision, domid);
 }
 
 std::optional<QueuedEvent> Subscription::Pop() {
   absl::MutexLock lock(&mutex_);
-  if (!coalescing_) {
-    if (queue_.empty()) return std::nullopt;
-    QueuedEvent next = std::move(queue_.front());
-    queue_.pop_front();
+  if (catch_up_) {
+    if (catch_up_->batch.empty() && !catch_up_->waiting_for_writer) Gather();
+    if (!catch_up_) return std::nullopt;  // caught up, and nothing queued
+    if (catch_up_->batch.empty()) return std::nullopt;
+    QueuedEvent next = std::move(catch_up_->batch.front());
+    catch_up_->batch.pop_front();
     return next;
   }
-  if (order_.empty()) {
-    coalescing_ = false;
-    return std::nullopt;
-  }
-  auto first = order_.begin();
-  auto it = latest_.find(first->second);
-  QueuedEvent next = std::move(it->second);
-  latest_.erase(it);
-  order_.erase(first);
-  if (order_.empty()) coalescing_ = false;
+  if (queue_.empty()) return std::nullopt;
+  QueuedEvent next = std::move(queue_.front());
+  queue_.pop_front();
   return next;
 }
 
@@ -153,7 +247,9 @@ void Subscription::Close() {
 }
 
 size_t Subscription::QueuedLocked() const {
-  return coalescing_ ? order_.size() : queue_.size();
+  if (!catch_up_) return queue_.size();
+  return catch_up_->batch.size() +
+         (catch_up_->waiting_for_writer ? 0 : catch_up_->changed.size());
 }
 
 size_t Subscription::queued() const {
@@ -168,7 +264,7 @@ size_t Subscription::max_queued() const {
 
 bool Subscription::coalescing() const {
   absl::MutexLock lock(&mutex_);
-  return coalescing_;
+  return catch_up_ != nullptr;
 }
 
 uint64_t Subscription::coalesced_total() const {

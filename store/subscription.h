@@ -1,22 +1,26 @@
 // One watcher's view of the event stream: filtered, bounded, and never a
-// reason for the writer to wait. Its queue holds up to `capacity` events;
-// when a slow reader lets it fill, it switches to per-domain coalescing
-// (only the newest state of each domain is kept, marked coalesced), so its
-// memory stays bounded by the number of domains and the reader still
-// converges without a resync. It switches back once drained.
+// reason for the writer to wait. Its queue holds up to `capacity` events.
+// When a slow reader lets it fill, it drops the queue and catches up
+// instead: it keeps only which domids changed (a bit each, DomidSet) and,
+// as the reader drains, sends each one's newest change from the store's
+// LatestChanges, in revision order and marked coalesced when it stands for
+// several. Its memory is then a few bit sets and one batch, whatever the
+// number of domains, and the reader still converges without a resync. It
+// switches back to a queue once caught up.
 #ifndef XENLET_STORE_SUBSCRIPTION_H_
 #define XENLET_STORE_SUBSCRIPTION_H_
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 
-#include "absl/container/btree_map.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "store/domain_filter.h"
+#include "store/domid_set.h"
 #include "store/event.h"
+#include "store/latest_changes.h"
 
 namespace xenlet::store {
 
@@ -24,6 +28,7 @@ struct SubscriptionOptions {
   DomainFilter filter;
   // Effective event types to deliver (ADDED, MODIFIED, DELETED); empty: all.
   absl::flat_hash_set<int> event_types;
+  // Events queued before catching up; also the most a catch-up batch holds.
   size_t capacity = 1024;
 };
 
@@ -37,7 +42,10 @@ struct QueuedEvent {
 
 class Subscription {
  public:
-  explicit Subscription(SubscriptionOptions options);
+  // latest: where catching up reads each domid's newest change; the
+  // writer records every event there before handing it to Enqueue.
+  Subscription(SubscriptionOptions options, const LatestChanges* latest);
+  ~Subscription();
 
   // Writer side, in two steps so that the writer can queue under its own
   // lock and wake readers after releasing it. Never blocks on the reader.
@@ -60,9 +68,10 @@ class Subscription {
   // after it, the reader's callback is never called again.
   void Close();
 
+  // Events queued, or while catching up, domids still to send.
   size_t queued() const;
   size_t max_queued() const;
-  bool coalescing() const;
+  bool coalescing() const;  // catching up
   uint64_t coalesced_total() const;
   uint64_t delivered_total() const;
 
@@ -71,21 +80,25 @@ class Subscription {
   v1::EventType EffectiveType(const Event& event) const;
 
  private:
-  void Push(QueuedEvent queued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void SwitchToCoalescing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void Coalesce(QueuedEvent queued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  struct CatchUp;
+
+  // Whether the event can change what the reader holds: its domain matches
+  // the filter before or after.
+  bool Relevant(const Event& event) const;
+  void SwitchToCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void MarkChanged(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Fills the catch-up batch with the next changes in revision order;
+  // leaves catch-up mode when nothing is left.
+  void Gather() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   size_t QueuedLocked() const ABSL_SHARED_LOCKS_REQUIRED(mutex_);
 
   const SubscriptionOptions options_;
+  const LatestChanges* const latest_;
   mutable absl::Mutex mutex_;
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
   std::deque<QueuedEvent> queue_ ABSL_GUARDED_BY(mutex_);
-  // Coalescing mode: the newest event per domid, popped in revision order.
-  bool coalescing_ ABSL_GUARDED_BY(mutex_) = false;
-  absl::flat_hash_map<uint32_t, QueuedEvent> latest_ ABSL_GUARDED_BY(mutex_);
-  // A B-tree: ~16 bytes an entry where a std::map node costs ~64, and a
-  // stream that fell behind holds one per domain.
-  absl::btree_map<uint64_t, uint32_t> order_ ABSL_GUARDED_BY(mutex_);
+  // Set while catching up (the queue is then empty).
+  std::unique_ptr<CatchUp> catch_up_ ABSL_GUARDED_BY(mutex_);
   std::function<void()> notify_ ABSL_GUARDED_BY(mutex_);  // armed
   std::function<void()> fired_ ABSL_GUARDED_BY(mutex_);   // to run
   bool notifying_ ABSL_GUARDED_BY(mutex_) = false;

@@ -1,6 +1,10 @@
 #include "store/domain_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <map>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -184,6 +188,80 @@ TEST(DomainStoreTest, InitialStateAndLiveEventsNeverOverlapOrGap) {
     }
     EXPECT_EQ(expected, static_cast<uint64_t>(kCommits) + 1);
   }
+}
+
+// A reader slower than the writer, with a queue of 2: it falls behind,
+// catches up from the store's newest changes while commits of several
+// changes each go on (the window in which a change is recorded but not yet
+// offered to it), and ends with exactly the model's domains, revisions only
+// going up.
+TEST(DomainStoreTest, SlowReaderCatchesUpWhileTheWriterGoesOn) {
+  DomainStore store({"inst", 100000});
+  for (uint32_t domid = 0; domid < 40; ++domid) {
+    store.Commit(One(Add(domid, "x")));
+  }
+  WatchBegin w = store.Watch({true, false, "", 0}, {DomainFilter(), {}, 2});
+  std::map<uint32_t, v1::DomainState> reader;
+  w.initial->domains.ForEach(
+      [&](const DomainPtr& d) { reader[d->domid()] = d->state(); });
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    std::mt19937 random(7);
+    std::set<uint32_t> present;
+    for (uint32_t domid = 0; domid < 40; ++domid) present.insert(domid);
+    for (int i = 0; i < 3000; ++i) {
+      std::vector<Change> changes;
+      std::set<uint32_t> touched;  // one change per domid per commit
+      for (int n = 1 + random() % 4; n > 0; --n) {
+        uint32_t domid = random() % 60;
+        if (!touched.insert(domid).second) continue;
+        if (!present.contains(domid)) {
+          changes.push_back(Add(domid, "x"));
+          present.insert(domid);
+        } else if (random() % 5 == 0) {
+          changes.push_back(Delete(domid));
+          present.erase(domid);
+        } else {
+          changes.push_back(Modify(domid, random() % 2
+                                              ? v1::DOMAIN_STATE_PAUSED
+                                              : v1::DOMAIN_STATE_RUNNING));
+        }
+      }
+      store.Commit(std::move(changes));
+    }
+    writing = false;
+  });
+  uint64_t last = w.synced_revision;
+  bool coalesced = false;
+  while (true) {
+    const bool was_writing = writing;
+    auto e = w.subscription->Pop();
+    if (!e) {
+      if (!was_writing) break;  // everything was offered before this Pop
+      std::this_thread::yield();
+      continue;
+    }
+    ASSERT_GT(e->event->revision, last);
+    last = e->event->revision;
+    coalesced |= e->coalesced;
+    const uint32_t domid = e->event->domid;
+    if (e->type == v1::EVENT_TYPE_ADDED) {
+      reader[domid] = e->event->domain->state();
+    } else if (e->type == v1::EVENT_TYPE_MODIFIED) {
+      ASSERT_TRUE(reader.contains(domid)) << domid;
+      reader[domid] = e->event->domain->state();
+    } else {
+      ASSERT_EQ(e->type, v1::EVENT_TYPE_DELETED);
+      ASSERT_EQ(reader.erase(domid), 1u) << domid;
+    }
+  }
+  writer.join();
+  std::map<uint32_t, v1::DomainState> expected;
+  store.snapshot()->domains.ForEach(
+      [&](const DomainPtr& d) { expected[d->domid()] = d->state(); });
+  EXPECT_EQ(reader, expected);
+  EXPECT_TRUE(coalesced);  // the reader did fall behind
+  EXPECT_EQ(store.QuiescentRevision(*w.subscription), store.revision());
 }
 
 // xl's reboot re-creates a domain under a new domid with the same UUID

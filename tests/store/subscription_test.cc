@@ -1,5 +1,9 @@
 #include "store/subscription.h"
 
+#include <map>
+#include <random>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace xenlet::store {
@@ -32,11 +36,23 @@ std::vector<QueuedEvent> Drain(Subscription& s) {
   return out;
 }
 
-TEST(SubscriptionTest, DeliversInOrder) {
-  Subscription s({});
+class SubscriptionTest : public ::testing::Test {
+ protected:
+  // Feeds s the way the store does: the event is recorded as its domid's
+  // newest change, then handed to the subscription.
+  void Deliver(Subscription& s, const EventPtr& event) {
+    latest_.Record(*event);
+    s.Deliver(event);
+  }
+
+  LatestChanges latest_;
+};
+
+TEST_F(SubscriptionTest, DeliversInOrder) {
+  Subscription s({}, &latest_);
   for (uint64_t r = 1; r <= 3; ++r) {
-    s.Deliver(
-        MakeEvent(r, v1::EVENT_TYPE_ADDED, r, "d", v1::DOMAIN_STATE_RUNNING));
+    Deliver(s, MakeEvent(r, v1::EVENT_TYPE_ADDED, r, "d",
+                         v1::DOMAIN_STATE_RUNNING));
   }
   auto events = Drain(s);
   ASSERT_EQ(events.size(), 3u);
@@ -46,18 +62,18 @@ TEST(SubscriptionTest, DeliversInOrder) {
   }
 }
 
-TEST(SubscriptionTest, FilterTurnsLeavingIntoDeletedAndEnteringIntoAdded) {
+TEST_F(SubscriptionTest, FilterTurnsLeavingIntoDeletedAndEnteringIntoAdded) {
   v1::DomainFilter proto;
   proto.add_states(v1::DOMAIN_STATE_RUNNING);
-  Subscription s({DomainFilter(proto), {}, 100});
-  s.Deliver(
-      MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_CREATED));
-  s.Deliver(MakeEvent(2, v1::EVENT_TYPE_MODIFIED, 1, "a",
-                      v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_CREATED));
-  s.Deliver(MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 1, "a",
-                      v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
-  s.Deliver(MakeEvent(4, v1::EVENT_TYPE_MODIFIED, 1, "a",
-                      v1::DOMAIN_STATE_SHUTDOWN, v1::DOMAIN_STATE_PAUSED));
+  Subscription s({DomainFilter(proto), {}, 100}, &latest_);
+  Deliver(s,
+          MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_CREATED));
+  Deliver(s, MakeEvent(2, v1::EVENT_TYPE_MODIFIED, 1, "a",
+                       v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_CREATED));
+  Deliver(s, MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 1, "a",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(4, v1::EVENT_TYPE_MODIFIED, 1, "a",
+                       v1::DOMAIN_STATE_SHUTDOWN, v1::DOMAIN_STATE_PAUSED));
   auto events = Drain(s);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, v1::EVENT_TYPE_ADDED);
@@ -66,30 +82,32 @@ TEST(SubscriptionTest, FilterTurnsLeavingIntoDeletedAndEnteringIntoAdded) {
   EXPECT_EQ(events[1].event->revision, 3u);
 }
 
-TEST(SubscriptionTest, EventTypeSelection) {
+TEST_F(SubscriptionTest, EventTypeSelection) {
   SubscriptionOptions options;
   options.event_types = {v1::EVENT_TYPE_DELETED};
-  Subscription s(std::move(options));
-  s.Deliver(
-      MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
-  s.Deliver(MakeEvent(2, v1::EVENT_TYPE_DELETED, 1, "a",
-                      v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_RUNNING));
+  Subscription s(std::move(options), &latest_);
+  Deliver(s,
+          MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(2, v1::EVENT_TYPE_DELETED, 1, "a",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_RUNNING));
   auto events = Drain(s);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, v1::EVENT_TYPE_DELETED);
 }
 
-TEST(SubscriptionTest, OverflowCoalescesPerDomainAndStaysBounded) {
-  Subscription s({DomainFilter(), {}, /*capacity=*/4});
+TEST_F(SubscriptionTest, OverflowCoalescesPerDomainAndStaysBounded) {
+  Subscription s({DomainFilter(), {}, /*capacity=*/4}, &latest_);
   uint64_t revision = 0;
   // 3 domains, 100 changes each, interleaved: far more than the capacity.
   for (int round = 0; round < 100; ++round) {
     for (uint32_t domid = 1; domid <= 3; ++domid) {
-      s.Deliver(MakeEvent(
-          ++revision,
-          round == 0 ? v1::EVENT_TYPE_ADDED : v1::EVENT_TYPE_MODIFIED, domid,
-          "r" + std::to_string(round), v1::DOMAIN_STATE_RUNNING,
-          round == 0 ? v1::DOMAIN_STATE_UNSPECIFIED : v1::DOMAIN_STATE_PAUSED));
+      Deliver(s,
+              MakeEvent(
+                  ++revision,
+                  round == 0 ? v1::EVENT_TYPE_ADDED : v1::EVENT_TYPE_MODIFIED,
+                  domid, "r" + std::to_string(round), v1::DOMAIN_STATE_RUNNING,
+                  round == 0 ? v1::DOMAIN_STATE_UNSPECIFIED
+                             : v1::DOMAIN_STATE_PAUSED));
     }
   }
   EXPECT_TRUE(s.coalescing());
@@ -106,39 +124,281 @@ TEST(SubscriptionTest, OverflowCoalescesPerDomainAndStaysBounded) {
   EXPECT_EQ(s.coalesced_total(), 300u - 3u);
 }
 
-TEST(SubscriptionTest, CoalescedDeleteIsKept) {
-  Subscription s({DomainFilter(), {}, 1});
-  s.Deliver(MakeEvent(1, v1::EVENT_TYPE_MODIFIED, 9, "x",
-                      v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
-  s.Deliver(MakeEvent(2, v1::EVENT_TYPE_DELETED, 9, "x",
-                      v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_PAUSED));
-  s.Deliver(
-      MakeEvent(3, v1::EVENT_TYPE_ADDED, 9, "y", v1::DOMAIN_STATE_CREATED));
-  s.Deliver(MakeEvent(4, v1::EVENT_TYPE_DELETED, 9, "y",
-                      v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_CREATED));
+TEST_F(SubscriptionTest, CoalescedDeleteIsKept) {
+  Subscription s({DomainFilter(), {}, 1}, &latest_);
+  Deliver(s, MakeEvent(1, v1::EVENT_TYPE_MODIFIED, 9, "x",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(2, v1::EVENT_TYPE_DELETED, 9, "x",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_PAUSED));
+  Deliver(s,
+          MakeEvent(3, v1::EVENT_TYPE_ADDED, 9, "y", v1::DOMAIN_STATE_CREATED));
+  Deliver(s, MakeEvent(4, v1::EVENT_TYPE_DELETED, 9, "y",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_CREATED));
   auto events = Drain(s);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, v1::EVENT_TYPE_DELETED);
   EXPECT_EQ(events[0].event->revision, 4u);
 }
 
-TEST(SubscriptionTest, NotifiesOnceWhenArmedAndNotWhenClosed) {
-  Subscription s({});
+TEST_F(SubscriptionTest, NotifiesOnceWhenArmedAndNotWhenClosed) {
+  Subscription s({}, &latest_);
   int notified = 0;
   ASSERT_TRUE(s.WaitForEvents([&] { ++notified; }));
-  s.Deliver(
-      MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
-  s.Deliver(
-      MakeEvent(2, v1::EVENT_TYPE_ADDED, 2, "b", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s,
+          MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s,
+          MakeEvent(2, v1::EVENT_TYPE_ADDED, 2, "b", v1::DOMAIN_STATE_RUNNING));
   EXPECT_EQ(notified, 1);
   EXPECT_FALSE(s.WaitForEvents([&] { ++notified; }));  // events queued
   Drain(s);
   ASSERT_TRUE(s.WaitForEvents([&] { ++notified; }));
   s.Close();
-  s.Deliver(
-      MakeEvent(3, v1::EVENT_TYPE_ADDED, 3, "c", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s,
+          MakeEvent(3, v1::EVENT_TYPE_ADDED, 3, "c", v1::DOMAIN_STATE_RUNNING));
   EXPECT_EQ(notified, 1);
   EXPECT_EQ(s.queued(), 0u);
+}
+
+TEST_F(SubscriptionTest, CatchUpSendsEachDomainOnceInRevisionOrder) {
+  Subscription s({DomainFilter(), {}, /*capacity=*/2}, &latest_);
+  // Domains 1..3 are held by the reader (their previous state matched).
+  Deliver(s, MakeEvent(1, v1::EVENT_TYPE_MODIFIED, 3, "c1",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(2, v1::EVENT_TYPE_MODIFIED, 1, "a1",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 2, "b1",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(4, v1::EVENT_TYPE_MODIFIED, 3, "c2",
+                       v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
+  EXPECT_TRUE(s.coalescing());
+  EXPECT_EQ(s.queued(), 3u);  // three domids, not four events
+  auto events = Drain(s);
+  ASSERT_EQ(events.size(), 3u);
+  // Newest change of each, oldest first: 1 (rev 2), 2 (rev 3), 3 (rev 4).
+  EXPECT_EQ(events[0].event->revision, 2u);
+  EXPECT_EQ(events[1].event->revision, 3u);
+  EXPECT_EQ(events[2].event->revision, 4u);
+  EXPECT_EQ(events[2].event->domain->name(), "c2");
+  for (const QueuedEvent& e : events) {
+    EXPECT_EQ(e.type, v1::EVENT_TYPE_MODIFIED);
+  }
+  // Only domain 3 changed twice.
+  EXPECT_FALSE(events[0].coalesced);
+  EXPECT_FALSE(events[1].coalesced);
+  EXPECT_TRUE(events[2].coalesced);
+  EXPECT_EQ(s.coalesced_total(), 1u);
+  EXPECT_FALSE(s.coalescing());  // caught up: a plain queue again
+  Deliver(s, MakeEvent(5, v1::EVENT_TYPE_MODIFIED, 1, "a2",
+                       v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
+  auto after = Drain(s);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].event->revision, 5u);
+  EXPECT_FALSE(s.coalescing());
+}
+
+TEST_F(SubscriptionTest, CatchUpTypesFollowWhatTheReaderHolds) {
+  v1::DomainFilter proto;
+  proto.add_states(v1::DOMAIN_STATE_RUNNING);
+  Subscription s({DomainFilter(proto), {}, /*capacity=*/1}, &latest_);
+  // 1: held, leaves the filter -> DELETED.
+  Deliver(s, MakeEvent(1, v1::EVENT_TYPE_MODIFIED, 1, "a",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  // 2: not held, enters the filter -> ADDED.
+  Deliver(s, MakeEvent(2, v1::EVENT_TYPE_MODIFIED, 2, "b",
+                       v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
+  // 3: held, destroyed, and a new domain gets its domid -> ADDED.
+  Deliver(s, MakeEvent(3, v1::EVENT_TYPE_DELETED, 3, "c",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(4, v1::EVENT_TYPE_ADDED, 3, "c-new",
+                       v1::DOMAIN_STATE_RUNNING));
+  // 4: never held, created and destroyed -> nothing.
+  Deliver(s,
+          MakeEvent(5, v1::EVENT_TYPE_ADDED, 4, "d", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(6, v1::EVENT_TYPE_DELETED, 4, "d",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_RUNNING));
+  // 5: held, destroyed -> DELETED with its last state.
+  Deliver(s, MakeEvent(7, v1::EVENT_TYPE_DELETED, 5, "e",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_RUNNING));
+  // 6: outside the filter before and after -> not even counted.
+  Deliver(s, MakeEvent(8, v1::EVENT_TYPE_MODIFIED, 6, "f",
+                       v1::DOMAIN_STATE_SHUTDOWN, v1::DOMAIN_STATE_PAUSED));
+  ASSERT_TRUE(s.coalescing());
+  EXPECT_EQ(s.queued(), 5u);
+  auto events = Drain(s);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].event->domid, 1u);
+  EXPECT_EQ(events[0].type, v1::EVENT_TYPE_DELETED);
+  EXPECT_EQ(events[1].event->domid, 2u);
+  EXPECT_EQ(events[1].type, v1::EVENT_TYPE_ADDED);
+  EXPECT_EQ(events[2].event->domid, 3u);
+  EXPECT_EQ(events[2].type, v1::EVENT_TYPE_ADDED);
+  EXPECT_EQ(events[2].event->domain->name(), "c-new");
+  EXPECT_TRUE(events[2].coalesced);
+  EXPECT_EQ(events[3].event->domid, 5u);
+  EXPECT_EQ(events[3].type, v1::EVENT_TYPE_DELETED);
+  EXPECT_EQ(events[3].event->domain->name(), "e");
+}
+
+TEST_F(SubscriptionTest, CatchUpHonoursTheEventTypeSelection) {
+  SubscriptionOptions options;
+  options.event_types = {v1::EVENT_TYPE_DELETED};
+  options.capacity = 1;
+  Subscription s(std::move(options), &latest_);
+  Deliver(s,
+          MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s,
+          MakeEvent(2, v1::EVENT_TYPE_ADDED, 2, "b", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 7, "g",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  Deliver(s, MakeEvent(4, v1::EVENT_TYPE_DELETED, 8, "h",
+                       v1::DOMAIN_STATE_DESTROYED, v1::DOMAIN_STATE_RUNNING));
+  auto events = Drain(s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event->domid, 8u);
+  EXPECT_EQ(events[0].type, v1::EVENT_TYPE_DELETED);
+}
+
+// The store records a change before it hands the event to each
+// subscription: a catching-up reader that sees the record first must wait
+// for the event, or it would send the change out of order and then again.
+TEST_F(SubscriptionTest, CatchUpWaitsForAChangeRecordedButNotYetOffered) {
+  Subscription s({DomainFilter(), {}, /*capacity=*/1}, &latest_);
+  Deliver(s,
+          MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s,
+          MakeEvent(2, v1::EVENT_TYPE_ADDED, 2, "b", v1::DOMAIN_STATE_RUNNING));
+  ASSERT_TRUE(s.coalescing());
+  // The writer's window: domid 2's next change is recorded, not offered.
+  EventPtr pending =
+      MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 2, "b2", v1::DOMAIN_STATE_PAUSED,
+                v1::DOMAIN_STATE_RUNNING);
+  latest_.Record(*pending);
+  auto first = Drain(s);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].event->domid, 1u);
+  int notified = 0;
+  EXPECT_TRUE(s.WaitForEvents([&] { ++notified; }));  // nothing sendable
+  s.Deliver(pending);
+  EXPECT_EQ(notified, 1);
+  auto second = Drain(s);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].event->revision, 3u);
+  EXPECT_EQ(second[0].type, v1::EVENT_TYPE_ADDED);  // never sent before
+  EXPECT_TRUE(Drain(s).empty());
+  EXPECT_FALSE(s.coalescing());
+}
+
+TEST_F(SubscriptionTest, CatchUpBatchesStayWithinTheCapacity) {
+  Subscription s({DomainFilter(), {}, /*capacity=*/4}, &latest_);
+  // 100 domains, each changed twice, the second round in reverse order.
+  uint64_t revision = 0;
+  for (uint32_t domid = 0; domid < 100; ++domid) {
+    Deliver(s, MakeEvent(++revision, v1::EVENT_TYPE_ADDED, domid, "x",
+                         v1::DOMAIN_STATE_RUNNING));
+  }
+  for (uint32_t domid = 100; domid-- > 0;) {
+    Deliver(s, MakeEvent(++revision, v1::EVENT_TYPE_MODIFIED, domid, "y",
+                         v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  }
+  EXPECT_EQ(s.max_queued(), 100u);  // bounded by the domains
+  uint64_t last = 0;
+  size_t count = 0;
+  while (auto e = s.Pop()) {
+    EXPECT_LE(s.queued(), 100u - count);
+    EXPECT_GT(e->event->revision, last);  // in revision order across batches
+    last = e->event->revision;
+    EXPECT_EQ(e->event->domain->name(), "y");
+    ++count;
+  }
+  EXPECT_EQ(count, 100u);
+  EXPECT_EQ(last, revision);
+}
+
+// A property over random histories: whatever the reader's pace, a reader
+// that applies what it pops (ADDED inserts or replaces, MODIFIED and
+// DELETED only touch a domain it holds) ends up with exactly the domains
+// that match its filter, and revisions only go up.
+TEST_F(SubscriptionTest, RandomHistoriesConvergeWhateverTheReadersPace) {
+  int caught_up = 0;  // histories in which the reader fell behind
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE(seed);
+    LatestChanges latest;
+    std::mt19937 random(seed);
+    v1::DomainFilter proto;
+    if (seed % 2 == 0) proto.add_states(v1::DOMAIN_STATE_RUNNING);
+    const DomainFilter filter(proto);
+    Subscription s({filter, {}, /*capacity=*/1 + seed % 5}, &latest);
+    std::map<uint32_t, std::shared_ptr<v1::Domain>> truth;
+    std::map<uint32_t, std::string> reader;  // domid -> name
+    uint64_t revision = 0;
+    uint64_t last_popped = 0;
+    int names = 0;
+    auto pop = [&](int n) {
+      for (int i = 0; i < n; ++i) {
+        auto e = s.Pop();
+        if (!e) return;
+        ASSERT_GT(e->event->revision, last_popped);
+        last_popped = e->event->revision;
+        const uint32_t domid = e->event->domid;
+        switch (e->type) {
+          case v1::EVENT_TYPE_ADDED:
+            reader[domid] = e->event->domain->name();
+            break;
+          case v1::EVENT_TYPE_MODIFIED:
+            ASSERT_TRUE(reader.contains(domid)) << domid;
+            reader[domid] = e->event->domain->name();
+            break;
+          case v1::EVENT_TYPE_DELETED:
+            ASSERT_TRUE(reader.contains(domid)) << domid;
+            reader.erase(domid);
+            break;
+          default:
+            FAIL() << "unexpected type " << e->type;
+        }
+      }
+    };
+    for (int step = 0; step < 2000; ++step) {
+      const uint32_t domid = random() % 20;
+      auto event = std::make_shared<Event>();
+      event->revision = ++revision;
+      event->domid = domid;
+      auto it = truth.find(domid);
+      auto next = std::make_shared<v1::Domain>();
+      next->set_domid(domid);
+      next->set_name("n" + std::to_string(++names));
+      next->set_state(random() % 2 ? v1::DOMAIN_STATE_RUNNING
+                                   : v1::DOMAIN_STATE_PAUSED);
+      if (it == truth.end()) {
+        event->type = v1::EVENT_TYPE_ADDED;
+        event->domain = next;
+        truth[domid] = next;
+      } else if (random() % 4 == 0) {
+        event->type = v1::EVENT_TYPE_DELETED;
+        event->previous = it->second;
+        event->domain = it->second;
+        truth.erase(it);
+      } else {
+        event->type = v1::EVENT_TYPE_MODIFIED;
+        event->previous = it->second;
+        event->domain = next;
+        it->second = next;
+      }
+      latest.Record(*event);
+      s.Deliver(event);
+      if (random() % 3 == 0) pop(random() % 8);
+      if (HasFatalFailure()) return;
+    }
+    pop(1 << 30);
+    if (HasFatalFailure()) return;
+    std::map<uint32_t, std::string> expected;
+    for (const auto& [domid, domain] : truth) {
+      if (filter.Matches(*domain)) expected[domid] = domain->name();
+    }
+    EXPECT_EQ(reader, expected);
+    EXPECT_FALSE(s.coalescing());
+    if (s.coalesced_total() > 0) ++caught_up;
+  }
+  EXPECT_GE(caught_up, 30);
 }
 
 }  // namespace

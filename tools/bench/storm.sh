@@ -18,13 +18,14 @@
 # its last sweep, RSS MiB, events queued in its most backed-up stream).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n '2,19p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,20p' "$0"; exit 2; }
 domains=$1
 shift
 out=${STORM_OUT:-/tmp/xenlet-storm}
 keys=${STORM_KEYS:-libxl}
 stalled=${STORM_STALLED:-0}
 read -r -a extra <<<"${STORM_ARGS:-}"
+read -r -a agent_extra <<<"${STORM_AGENT_ARGS:-}"
 mkdir -p "$out"
 bazel build -c opt //agent:xenlet //sim:xensim //tools/bootstorm \
   //tools/xenletctl 2>&1 | grep -E "ERROR|error:" || true
@@ -58,7 +59,8 @@ for watchers in "$@"; do
     (
       eval "$("$bin/sim/xensim" --dir "$dir" env)"
       exec "$bin/agent/xenlet" --socket "$dir/xenlet.sock" \
-        --metrics-address "127.0.0.1:$port" --log-level warning
+        --metrics-address "127.0.0.1:$port" --log-level warning \
+        "${agent_extra[@]}"
     ) >"$dir/agent.log" 2>&1 &
     agent_pid=$!
     for _ in $(seq 200); do
