@@ -1,11 +1,14 @@
 #include "store/latest_changes.h"
 
-#include <memory>
 #include <utility>
 
 namespace xenlet::store {
 
-LatestChanges::LatestChanges() : latest_(DomidSet::kBits) {}
+LatestChanges::LatestChanges()
+    : latest_(DomidSet::kBits),
+      revisions_(new std::atomic<uint64_t>[DomidSet::kBits]) {
+  for (size_t i = 0; i < DomidSet::kBits; ++i) revisions_[i] = 0;
+}
 
 void LatestChanges::Record(const Event& event) {
   if (event.domid >= DomidSet::kBits) return;
@@ -22,6 +25,7 @@ void LatestChanges::Record(const Event& event) {
     absl::MutexLock lock(&mutex_);
     old = std::exchange(latest_[event.domid], std::move(lean));
   }
+  revisions_[event.domid].store(event.revision, std::memory_order_release);
   // The replaced change, if this was its last reference, is freed here,
   // outside the lock readers take.
 }
@@ -30,6 +34,17 @@ EventPtr LatestChanges::Get(uint32_t domid) const {
   if (domid >= DomidSet::kBits) return nullptr;
   absl::ReaderMutexLock lock(&mutex_);
   return latest_[domid];
+}
+
+std::vector<EventPtr> LatestChanges::GetAll(
+    absl::Span<const uint32_t> domids) const {
+  std::vector<EventPtr> out;
+  out.reserve(domids.size());
+  absl::ReaderMutexLock lock(&mutex_);
+  for (uint32_t domid : domids) {
+    out.push_back(domid < DomidSet::kBits ? latest_[domid] : nullptr);
+  }
+  return out;
 }
 
 }  // namespace xenlet::store

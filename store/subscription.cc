@@ -146,32 +146,30 @@ void Subscription::MarkChanged(const Event& event) {
 void Subscription::Gather() {
   CatchUp& c = *catch_up_;
   const size_t limit = std::max<size_t>(1, options_.capacity);
-  using Candidate = std::pair<uint64_t, EventPtr>;
-  auto newer = [](const Candidate& a, const Candidate& b) {
-    return a.first < b.first;
-  };
+  using Candidate = std::pair<uint64_t, uint32_t>;  // revision, domid
   while (c.batch.empty()) {
-    // The `limit` oldest changes that were offered, kept in a max-heap:
-    // sending in revision order keeps every sent revision a resume point.
+    // The `limit` oldest changes that were offered, chosen by revision
+    // alone in a max-heap: sending in revision order keeps every sent
+    // revision a resume point.
     std::vector<Candidate> heap;
     std::vector<uint32_t> missing;
     bool deferred = false;
-    latest_->ForEachOf(c.changed, [&](uint32_t domid, const EventPtr& change) {
-      if (!change) {
+    latest_->ForEachRevision(c.changed, [&](uint32_t domid, uint64_t revision) {
+      if (revision == 0) {
         missing.push_back(domid);  // nothing recorded: nothing to send
         return;
       }
-      if (change->revision > c.offered) {
+      if (revision > c.offered) {
         deferred = true;  // its Enqueue is on its way
         return;
       }
       if (heap.size() == limit) {
-        if (change->revision >= heap.front().first) return;
-        std::pop_heap(heap.begin(), heap.end(), newer);
+        if (revision >= heap.front().first) return;
+        std::pop_heap(heap.begin(), heap.end());
         heap.pop_back();
       }
-      heap.emplace_back(change->revision, change);
-      std::push_heap(heap.begin(), heap.end(), newer);
+      heap.emplace_back(revision, domid);
+      std::push_heap(heap.begin(), heap.end());
     });
     for (uint32_t domid : missing) c.changed.erase(domid);
     if (heap.empty()) {
@@ -182,8 +180,16 @@ void Subscription::Gather() {
       }
       return;
     }
-    std::sort_heap(heap.begin(), heap.end(), newer);
-    for (auto& [revision, change] : heap) {
+    std::sort_heap(heap.begin(), heap.end());
+    std::vector<uint32_t> chosen;
+    chosen.reserve(heap.size());
+    for (const Candidate& candidate : heap) chosen.push_back(candidate.second);
+    std::vector<EventPtr> changes = latest_->GetAll(chosen);
+    for (EventPtr& change : changes) {
+      // Offered revisions were all recorded before this began, so a change
+      // newer than its scanned revision is newer than `offered` too: it is
+      // left for its Enqueue, and the next scan defers it.
+      if (!change || change->revision > c.offered) continue;
       const uint32_t domid = change->domid;
       c.changed.erase(domid);
       const bool present = change->type != v1::EVENT_TYPE_DELETED &&
