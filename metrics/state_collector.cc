@@ -86,7 +86,8 @@ std::vector<MetricFamily> StateCollector::Collect() const {
   out.push_back(Single("xenlet_watch_streams", "Open WatchDomains streams.",
                        MetricType::Gauge, s.open_streams));
   out.push_back(Single("xenlet_watch_queue_max_events",
-                       "Events queued in the most backed-up open stream.",
+                       "Events queued in the most backed-up open stream (for a "
+                       "stream catching up: the domains it has still to send).",
                        MetricType::Gauge, s.stream_queue_max_events));
   out.push_back(Single("xenlet_watch_coalesced_events_total",
                        "Events merged into a newer event of the same domain "

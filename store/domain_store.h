@@ -70,7 +70,7 @@ struct StoreOptions {
   std::string instance_id;  // random if empty
   size_t event_log_capacity = 100000;
   // And at most about this many bytes (EventLog::EstimatedBytes).
-  size_t event_log_max_bytes = 64 << 20;
+  size_t event_log_max_bytes = 32 << 20;
 };
 
 class DomainStore {

@@ -56,6 +56,7 @@ const std::vector<std::string>& RequiredFamilies() {
       "xenlet_domains",
       "xenlet_model_revision",
       "xenlet_event_log_events",
+      "xenlet_event_log_bytes",
       "xenlet_sweeps_total",
       "xenlet_sweep_failures_total",
       "xenlet_sweep_domains",

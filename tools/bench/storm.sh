@@ -15,7 +15,8 @@
 # //tools/bootstorm //tools/xenletctl` (built here if missing). Latency CSVs
 # go to $STORM_OUT (default /tmp/xenlet-storm), one per run, and so does a
 # sample of the agent every second (resources-N-W.csv: seconds, domains in
-# its last sweep, RSS MiB, events queued in its most backed-up stream).
+# its last sweep, RSS MiB, events queued in its most backed-up stream, the
+# event log's estimated MiB and its events).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -ge 2 ] || { sed -n '2,20p' "$0"; exit 2; }
@@ -72,19 +73,21 @@ for watchers in "$@"; do
     # The agent's size and its most backed-up stream, once a second.
     (
       start=$(date +%s.%N)
-      echo "seconds,domains,rss_mib,queue_max_events"
+      echo "seconds,domains,rss_mib,queue_max_events,event_log_mib,event_log_events"
       while kill -0 "$agent_pid" 2>/dev/null; do
         m=$(curl -s --max-time 2 "http://127.0.0.1:$port/metrics" || true)
         awk -v t="$(date +%s.%N)" -v t0="$start" -v m="$m" '
           /VmRSS/ { rss = $2 / 1024 }
           END {
-            n = split(m, lines, "\n"); d = ""; q = ""
+            n = split(m, lines, "\n"); d = ""; q = ""; l = ""; e = ""
             for (i = 1; i <= n; i++) {
               split(lines[i], f, " ")
               if (f[1] == "xenlet_sweep_domains") d = f[2]
               if (f[1] == "xenlet_watch_queue_max_events") q = f[2]
+              if (f[1] == "xenlet_event_log_bytes") l = sprintf("%.1f", f[2] / 1048576)
+              if (f[1] == "xenlet_event_log_events") e = f[2]
             }
-            printf "%.1f,%s,%.1f,%s\n", t - t0, d, rss, q
+            printf "%.1f,%s,%.1f,%s,%s,%s\n", t - t0, d, rss, q, l, e
           }' "/proc/$agent_pid/status" 2>/dev/null || true
         sleep 1  # a sampling period, not synchronisation
       done
