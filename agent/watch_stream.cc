@@ -169,6 +169,12 @@ bool WatchStream::NextStats() {
 
 bool WatchStream::NextLive() {
   if (auto queued = begin_.subscription->Pop()) {
+    if (!queued->event) {
+      // A catch-up ended: the client has every change up to here, a point
+      // to resume from (its coalesced events were not).
+      Marker(v1::EVENT_TYPE_BOOKMARK, queued->bookmark);
+      return true;
+    }
     FillEvent(*queued->event, queued->type, queued->coalesced);
     if (on_event_sent_) on_event_sent_(absl::Now() - queued->event->detected);
     return true;

@@ -24,8 +24,10 @@ void LatestChanges::Record(const Event& event) {
   {
     absl::MutexLock lock(&mutex_);
     old = std::exchange(latest_[event.domid], std::move(lean));
+    // Within the lock: a reader that fetched this change under it then
+    // scans this revision, never the one before (no spinning on it).
+    revisions_[event.domid].store(event.revision, std::memory_order_release);
   }
-  revisions_[event.domid].store(event.revision, std::memory_order_release);
   // The replaced change, if this was its last reference, is freed here,
   // outside the lock readers take.
 }

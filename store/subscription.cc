@@ -12,11 +12,13 @@ struct Subscription::CatchUp {
   // The newest revision handed to Enqueue: a change the store recorded
   // after it has not been seen here yet, and waits for its Enqueue.
   uint64_t offered = 0;
-  DomidSet changed;   // to send
-  DomidSet seen;      // changed since catching up began (`held` is set)
-  DomidSet held;      // the reader holds a domain at this domid
-  DomidSet replaced;  // created or destroyed since last sent
-  DomidSet merged;    // changed more than once since last sent
+  DomidSet changed;  // to send
+  DomidSet seen;     // changed since catching up began (`held` is set)
+  DomidSet held;     // the reader holds a domain at this domid
+  // Left the reader's view (destroyed, or out of the filter) since last
+  // sent: what it holds there is gone, even if a domain is there again.
+  DomidSet left;
+  DomidSet merged;                // changed more than once since last sent
   std::deque<QueuedEvent> batch;  // gathered, in revision order
   // Every changed domid's newest change is newer than `offered`.
   bool waiting_for_writer = false;
@@ -75,10 +77,13 @@ void Subscription::Enqueue(const EventPtr& event) {
     catch_up_->offered = event->revision;
     catch_up_->waiting_for_writer = false;
     // Irrelevant events are still offered: a change waiting for them may
-    // now be sendable.
+    // now be sendable. One of a domid still to send is folded into it.
     if (Relevant(*event)) {
       ++delivered_total_;
       MarkChanged(*event);
+    } else if (catch_up_->changed.contains(event->domid)) {
+      catch_up_->merged.insert(event->domid);
+      ++coalesced_total_;
     }
   } else {
     if (type == v1::EVENT_TYPE_UNSPECIFIED) return;
@@ -133,9 +138,12 @@ void Subscription::MarkChanged(const Event& event) {
       c.held.insert(domid);
     }
   }
-  if (event.type == v1::EVENT_TYPE_ADDED ||
-      event.type == v1::EVENT_TYPE_DELETED) {
-    c.replaced.insert(domid);
+  const bool was_in =
+      event.previous && options_.filter.Matches(*event.previous);
+  const bool is_in = event.type != v1::EVENT_TYPE_DELETED && event.domain &&
+                     options_.filter.Matches(*event.domain);
+  if (event.type == v1::EVENT_TYPE_DELETED || (was_in && !is_in)) {
+    c.left.insert(domid);
   }
   if (!c.changed.insert(domid)) {
     c.merged.insert(domid);
@@ -149,8 +157,8 @@ void Subscription::Gather() {
   using Candidate = std::pair<uint64_t, uint32_t>;  // revision, domid
   while (c.batch.empty()) {
     // The `limit` oldest changes that were offered, chosen by revision
-    // alone in a max-heap: sending in revision order keeps every sent
-    // revision a resume point.
+    // alone in a max-heap: revisions keep going up on the stream (the
+    // resume point is the bookmark at the end, see QueuedEvent).
     std::vector<Candidate> heap;
     std::vector<uint32_t> missing;
     bool deferred = false;
@@ -174,7 +182,10 @@ void Subscription::Gather() {
     for (uint32_t domid : missing) c.changed.erase(domid);
     if (heap.empty()) {
       if (c.changed.empty()) {
-        catch_up_.reset();  // caught up: back to the queue
+        // Caught up: every change up to `offered` was sent. Back to the
+        // queue, after a bookmark saying so.
+        caught_up_ = c.offered;
+        catch_up_.reset();
       } else if (deferred) {
         c.waiting_for_writer = true;
       }
@@ -188,32 +199,39 @@ void Subscription::Gather() {
     for (EventPtr& change : changes) {
       // Offered revisions were all recorded before this began, so a change
       // newer than its scanned revision is newer than `offered` too: it is
-      // left for its Enqueue, and the next scan defers it.
+      // left for its Enqueue (Record published its revision with it, so
+      // the next scan defers it).
       if (!change || change->revision > c.offered) continue;
       const uint32_t domid = change->domid;
       c.changed.erase(domid);
       const bool present = change->type != v1::EVENT_TYPE_DELETED &&
                            options_.filter.Matches(*change->domain);
       const bool held = c.held.contains(domid);
+      const bool left = c.left.erase(domid);
+      c.merged.erase(domid);
+      // What the reader must do with what it holds at the domid. Where
+      // what it held left its view and a domain is there again, that is
+      // a DELETED then an ADDED; one event goes out per domid, so it is
+      // the ADDED (which replaces), or the DELETED for a reader that asked
+      // for deletions and not additions.
       v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;
-      if (present) {
-        // A domain created or destroyed meanwhile is not the one the
-        // reader holds: ADDED replaces it.
-        type = held && !c.replaced.contains(domid) ? v1::EVENT_TYPE_MODIFIED
-                                                   : v1::EVENT_TYPE_ADDED;
-        c.held.insert(domid);
+      if (present && held && left) {
+        type = Wants(v1::EVENT_TYPE_ADDED) || !Wants(v1::EVENT_TYPE_DELETED)
+                   ? v1::EVENT_TYPE_ADDED
+                   : v1::EVENT_TYPE_DELETED;
+      } else if (present) {
+        type = held ? v1::EVENT_TYPE_MODIFIED : v1::EVENT_TYPE_ADDED;
       } else if (held) {
         type = v1::EVENT_TYPE_DELETED;
-        c.held.erase(domid);
       }
-      c.replaced.erase(domid);
-      const bool coalesced = c.merged.erase(domid);
       if (type == v1::EVENT_TYPE_UNSPECIFIED) continue;
-      if (!options_.event_types.empty() &&
-          !options_.event_types.contains(type)) {
-        continue;
+      if (type == v1::EVENT_TYPE_DELETED) {
+        c.held.erase(domid);
+      } else {
+        c.held.insert(domid);
       }
-      c.batch.push_back({std::move(change), type, coalesced});
+      if (!Wants(type)) continue;
+      c.batch.push_back({std::move(change), type, /*coalesced=*/true});
     }
   }
 }
@@ -222,11 +240,17 @@ std::optional<QueuedEvent> Subscription::Pop() {
   absl::MutexLock lock(&mutex_);
   if (catch_up_) {
     if (catch_up_->batch.empty() && !catch_up_->waiting_for_writer) Gather();
-    if (!catch_up_) return std::nullopt;  // caught up, and nothing queued
-    if (catch_up_->batch.empty()) return std::nullopt;
-    QueuedEvent next = std::move(catch_up_->batch.front());
-    catch_up_->batch.pop_front();
-    return next;
+    if (catch_up_) {
+      if (catch_up_->batch.empty()) return std::nullopt;
+      QueuedEvent next = std::move(catch_up_->batch.front());
+      catch_up_->batch.pop_front();
+      return next;
+    }
+  }
+  if (caught_up_ != 0) {
+    QueuedEvent bookmark;
+    bookmark.bookmark = std::exchange(caught_up_, 0);
+    return bookmark;
   }
   if (queue_.empty()) return std::nullopt;
   QueuedEvent next = std::move(queue_.front());
@@ -252,10 +276,16 @@ void Subscription::Close() {
       +[](bool* notifying) { return !*notifying; }, &notifying_));
 }
 
+bool Subscription::Wants(v1::EventType type) const {
+  return options_.event_types.empty() || options_.event_types.contains(type);
+}
+
 size_t Subscription::QueuedLocked() const {
-  if (!catch_up_) return queue_.size();
+  if (!catch_up_) return queue_.size() + (caught_up_ != 0 ? 1 : 0);
+  // The batch, the domids still to send, and the bookmark once they are.
   return catch_up_->batch.size() +
-         (catch_up_->waiting_for_writer ? 0 : catch_up_->changed.size());
+         (catch_up_->waiting_for_writer ? 0 : catch_up_->changed.size()) +
+         (catch_up_->changed.empty() ? 1 : 0);
 }
 
 size_t Subscription::queued() const {

@@ -3,10 +3,11 @@
 // When a slow reader lets it fill, it drops the queue and catches up
 // instead: it keeps only which domids changed (a bit each, DomidSet) and,
 // as the reader drains, sends each one's newest change from the store's
-// LatestChanges, in revision order and marked coalesced when it stands for
-// several. Its memory is then a few bit sets and one batch, whatever the
-// number of domains, and the reader still converges without a resync. It
-// switches back to a queue once caught up.
+// LatestChanges, in revision order and marked coalesced. Its memory is
+// then a few bit sets and one batch, whatever the number of domains, and
+// the reader still converges without a resync. Once caught up it sends a
+// bookmark (every change up to it was sent: a resume point, which the
+// coalesced events were not) and switches back to a queue.
 #ifndef XENLET_STORE_SUBSCRIPTION_H_
 #define XENLET_STORE_SUBSCRIPTION_H_
 
@@ -33,11 +34,16 @@ struct SubscriptionOptions {
 };
 
 // An event as this subscriber sees it: a domain leaving the filter is
-// DELETED for it, one entering is ADDED.
+// DELETED for it, one entering is ADDED. With a null event, a bookmark: the
+// reader has been sent every change up to `bookmark` (a catch-up ended).
 struct QueuedEvent {
   EventPtr event;
   v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;
+  // Sent while catching up: it may stand for several changes, and its
+  // revision is not a point to resume from (an older change of another
+  // domain may still be on its way, folded into a newer one).
   bool coalesced = false;
+  uint64_t bookmark = 0;
 };
 
 class Subscription {
@@ -85,6 +91,8 @@ class Subscription {
   // Whether the event can change what the reader holds: its domain matches
   // the filter before or after.
   bool Relevant(const Event& event) const;
+  // Whether the reader asked for events of this (effective) type.
+  bool Wants(v1::EventType type) const;
   void SwitchToCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void MarkChanged(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Fills the catch-up batch with the next changes in revision order;
@@ -99,6 +107,9 @@ class Subscription {
   std::deque<QueuedEvent> queue_ ABSL_GUARDED_BY(mutex_);
   // Set while catching up (the queue is then empty).
   std::unique_ptr<CatchUp> catch_up_ ABSL_GUARDED_BY(mutex_);
+  // The revision a finished catch-up has yet to hand the reader as a
+  // bookmark (0: none); it goes before anything queued after it.
+  uint64_t caught_up_ ABSL_GUARDED_BY(mutex_) = 0;
   std::function<void()> notify_ ABSL_GUARDED_BY(mutex_);  // armed
   std::function<void()> fired_ ABSL_GUARDED_BY(mutex_);   // to run
   bool notifying_ ABSL_GUARDED_BY(mutex_) = false;

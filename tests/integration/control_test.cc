@@ -403,7 +403,7 @@ TEST_F(ControlTest, EventsSayWhoAskedForThem) {
   Sync();
   std::map<v1::Transition, std::string> initiator;
   while (auto e = watch.subscription->Pop()) {
-    if (e->event->domid == d.domid) {
+    if (e->event && e->event->domid == d.domid) {
       initiator[e->event->transition] = e->event->initiator;
     }
   }

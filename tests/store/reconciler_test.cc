@@ -35,7 +35,7 @@ class ReconcilerTest : public ::testing::Test {
   std::vector<v1::Transition> Transitions() {
     std::vector<v1::Transition> out;
     while (auto e = events_.subscription->Pop()) {
-      out.push_back(e->event->transition);
+      if (e->event) out.push_back(e->event->transition);  // not a bookmark
     }
     return out;
   }

@@ -30,9 +30,17 @@ EventPtr MakeEvent(
   return event;
 }
 
-std::vector<QueuedEvent> Drain(Subscription& s) {
+// The events popped, and the bookmarks between them in *bookmarks.
+std::vector<QueuedEvent> Drain(Subscription& s,
+                               std::vector<uint64_t>* bookmarks = nullptr) {
   std::vector<QueuedEvent> out;
-  while (auto e = s.Pop()) out.push_back(*e);
+  while (auto e = s.Pop()) {
+    if (e->event) {
+      out.push_back(*e);
+    } else if (bookmarks) {
+      bookmarks->push_back(e->bookmark);
+    }
+  }
   return out;
 }
 
@@ -112,8 +120,10 @@ TEST_F(SubscriptionTest, OverflowCoalescesPerDomainAndStaysBounded) {
   }
   EXPECT_TRUE(s.coalescing());
   EXPECT_LE(s.max_queued(), 4u);
-  auto events = Drain(s);
+  std::vector<uint64_t> bookmarks;
+  auto events = Drain(s, &bookmarks);
   ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(bookmarks, std::vector<uint64_t>{300});  // caught up to here
   for (const QueuedEvent& e : events) {
     EXPECT_TRUE(e.coalesced);
     EXPECT_EQ(e.event->domain->name(), "r99");  // the newest state
@@ -172,8 +182,13 @@ TEST_F(SubscriptionTest, CatchUpSendsEachDomainOnceInRevisionOrder) {
                        v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
   EXPECT_TRUE(s.coalescing());
   EXPECT_EQ(s.queued(), 3u);  // three domids, not four events
-  auto events = Drain(s);
+  std::vector<uint64_t> bookmarks;
+  auto events = Drain(s, &bookmarks);
   ASSERT_EQ(events.size(), 3u);
+  // Caught up to revision 4: a resume point, which no event sent while
+  // catching up is (the reader got domain 3's change at 4 after domain
+  // 1's at 2, but domain 3's change at 1 only folded into it).
+  EXPECT_EQ(bookmarks, std::vector<uint64_t>{4});
   // Newest change of each, oldest first: 1 (rev 2), 2 (rev 3), 3 (rev 4).
   EXPECT_EQ(events[0].event->revision, 2u);
   EXPECT_EQ(events[1].event->revision, 3u);
@@ -182,10 +197,9 @@ TEST_F(SubscriptionTest, CatchUpSendsEachDomainOnceInRevisionOrder) {
   for (const QueuedEvent& e : events) {
     EXPECT_EQ(e.type, v1::EVENT_TYPE_MODIFIED);
   }
-  // Only domain 3 changed twice.
-  EXPECT_FALSE(events[0].coalesced);
-  EXPECT_FALSE(events[1].coalesced);
-  EXPECT_TRUE(events[2].coalesced);
+  // Every event sent while catching up is marked; only domain 3 changed
+  // twice.
+  for (const QueuedEvent& e : events) EXPECT_TRUE(e.coalesced);
   EXPECT_EQ(s.coalesced_total(), 1u);
   EXPECT_FALSE(s.coalescing());  // caught up: a plain queue again
   Deliver(s, MakeEvent(5, v1::EVENT_TYPE_MODIFIED, 1, "a2",
@@ -193,7 +207,42 @@ TEST_F(SubscriptionTest, CatchUpSendsEachDomainOnceInRevisionOrder) {
   auto after = Drain(s);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0].event->revision, 5u);
+  EXPECT_FALSE(after[0].coalesced);
   EXPECT_FALSE(s.coalescing());
+}
+
+// A catch-up ends when the reader finds nothing left to send: that Pop
+// returns the bookmark, and later events are queued again, unmarked.
+TEST_F(SubscriptionTest, ACatchUpEndsWithABookmarkThenEventsQueueAgain) {
+  Subscription s({DomainFilter(), {}, /*capacity=*/1}, &latest_);
+  Deliver(s,
+          MakeEvent(1, v1::EVENT_TYPE_ADDED, 1, "a", v1::DOMAIN_STATE_RUNNING));
+  Deliver(s,
+          MakeEvent(2, v1::EVENT_TYPE_ADDED, 2, "b", v1::DOMAIN_STATE_RUNNING));
+  ASSERT_TRUE(s.coalescing());
+  auto first = s.Pop();
+  auto second = s.Pop();
+  ASSERT_TRUE(first && second && first->event && second->event);
+  // A change before the reader came back for more is still caught up.
+  Deliver(s, MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 1, "a2",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  auto third = s.Pop();
+  ASSERT_TRUE(third && third->event);
+  EXPECT_EQ(third->event->revision, 3u);
+  EXPECT_TRUE(third->coalesced);
+  EXPECT_EQ(s.queued(), 1u);  // the bookmark to come
+  auto bookmark = s.Pop();
+  ASSERT_TRUE(bookmark.has_value());
+  EXPECT_EQ(bookmark->event, nullptr);
+  EXPECT_EQ(bookmark->bookmark, 3u);
+  EXPECT_FALSE(s.coalescing());
+  Deliver(s, MakeEvent(4, v1::EVENT_TYPE_MODIFIED, 2, "b2",
+                       v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+  auto live = s.Pop();
+  ASSERT_TRUE(live && live->event);
+  EXPECT_EQ(live->event->revision, 4u);
+  EXPECT_FALSE(live->coalesced);
+  EXPECT_FALSE(s.Pop().has_value());
 }
 
 TEST_F(SubscriptionTest, CatchUpTypesFollowWhatTheReaderHolds) {
@@ -258,6 +307,50 @@ TEST_F(SubscriptionTest, CatchUpHonoursTheEventTypeSelection) {
   EXPECT_EQ(events[0].type, v1::EVENT_TYPE_DELETED);
 }
 
+// A reader that asked for deletions alone still learns that a domain it
+// held left its view while it was behind, even if the domain came back
+// (in a queue it would have had the DELETED; the ADDED it did not ask for).
+TEST_F(SubscriptionTest, CatchUpKeepsADeletionFoldedIntoAReturn) {
+  v1::DomainFilter running;
+  running.add_states(v1::DOMAIN_STATE_RUNNING);
+  for (v1::EventType wanted : {v1::EVENT_TYPE_DELETED, v1::EVENT_TYPE_ADDED}) {
+    SCOPED_TRACE(v1::EventType_Name(wanted));
+    LatestChanges latest;
+    SubscriptionOptions options;
+    options.filter = DomainFilter(running);
+    options.event_types = {wanted};
+    options.capacity = 1;
+    Subscription s(std::move(options), &latest);
+    auto deliver = [&](EventPtr e) {
+      latest.Record(*e);
+      s.Deliver(e);
+    };
+    // The reader holds 1, 2 and 3, running. 2 and 3 pause: the second
+    // overflows the queue in either selection (ADDED: 2 and 3 come back).
+    deliver(MakeEvent(1, v1::EVENT_TYPE_MODIFIED, 2, "b",
+                      v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+    deliver(MakeEvent(2, v1::EVENT_TYPE_MODIFIED, 3, "c",
+                      v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+    deliver(MakeEvent(3, v1::EVENT_TYPE_MODIFIED, 2, "b",
+                      v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
+    deliver(MakeEvent(4, v1::EVENT_TYPE_MODIFIED, 3, "c",
+                      v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
+    // 1 leaves and comes back while the reader is behind.
+    deliver(MakeEvent(5, v1::EVENT_TYPE_MODIFIED, 1, "a",
+                      v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
+    deliver(MakeEvent(6, v1::EVENT_TYPE_MODIFIED, 1, "a",
+                      v1::DOMAIN_STATE_RUNNING, v1::DOMAIN_STATE_PAUSED));
+    ASSERT_TRUE(s.coalescing());
+    std::vector<std::pair<uint32_t, v1::EventType>> got;
+    for (const QueuedEvent& e : Drain(s)) {
+      got.emplace_back(e.event->domid, e.type);
+    }
+    // Whichever was asked for, each of the three is told of once.
+    EXPECT_EQ(got, (std::vector<std::pair<uint32_t, v1::EventType>>{
+                       {2, wanted}, {3, wanted}, {1, wanted}}));
+  }
+}
+
 // The store records a change before it hands the event to each
 // subscription: a catching-up reader that sees the record first must wait
 // for the event, or it would send the change out of order and then again.
@@ -304,7 +397,12 @@ TEST_F(SubscriptionTest, CatchUpBatchesStayWithinTheCapacity) {
   uint64_t last = 0;
   size_t count = 0;
   while (auto e = s.Pop()) {
-    EXPECT_LE(s.queued(), 100u - count);
+    if (!e->event) {
+      EXPECT_EQ(e->bookmark, revision);  // the end of the catch-up
+      EXPECT_EQ(count, 100u);
+      continue;
+    }
+    EXPECT_LE(s.queued(), 100u - count + 1);  // the bookmark to come
     EXPECT_GT(e->event->revision, last);  // in revision order across batches
     last = e->event->revision;
     EXPECT_EQ(e->event->domain->name(), "y");
@@ -337,6 +435,11 @@ TEST_F(SubscriptionTest, RandomHistoriesConvergeWhateverTheReadersPace) {
       for (int i = 0; i < n; ++i) {
         auto e = s.Pop();
         if (!e) return;
+        if (!e->event) {
+          ASSERT_GE(e->bookmark, last_popped);
+          last_popped = e->bookmark;
+          continue;
+        }
         ASSERT_GT(e->event->revision, last_popped);
         last_popped = e->event->revision;
         const uint32_t domid = e->event->domid;

@@ -14,7 +14,9 @@ StoreEvents::StoreEvents(store::DomainStore* store,
 StoreEvents::~StoreEvents() { store_->Unwatch(subscription_); }
 
 void StoreEvents::Drain() {
-  while (auto e = subscription_->Pop()) events_.push_back(*e);
+  while (auto e = subscription_->Pop()) {
+    if (e->event) events_.push_back(*e);  // a bookmark is no event
+  }
 }
 
 bool StoreEvents::WaitUntil(const Predicate& pred, absl::Duration timeout) {

@@ -124,7 +124,7 @@ void WatchClient::Loop() {
       if (stopping_) return;
       if (state_.has_point) {
         request.mutable_resume()->set_instance_id(state_.instance_id);
-        request.mutable_resume()->set_revision(state_.revision);
+        request.mutable_resume()->set_revision(state_.resume_revision);
         request.set_resync_inline(options_.resync_inline);
         ++state_.resumes;
         resumed_stream_ = true;
@@ -271,6 +271,9 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
         state_.revision = m.revision();
         state_.instance_id = m.instance_id();
       }
+      if (!in_initial_ && !m.coalesced()) {
+        state_.resume_revision = m.revision();
+      }
       return;
     }
     case v1::EVENT_TYPE_SYNCED:
@@ -290,6 +293,7 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
       state_.has_point = true;
       state_.instance_id = m.instance_id();
       state_.revision = m.revision();
+      state_.resume_revision = m.revision();
       state_.live = true;
       return;
     case v1::EVENT_TYPE_BOOKMARK:
@@ -303,6 +307,7 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
                                state_.revision));
       } else {
         state_.revision = m.revision();
+        state_.resume_revision = m.revision();
       }
       return;
     case v1::EVENT_TYPE_RESYNC_REQUIRED:

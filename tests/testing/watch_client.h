@@ -50,10 +50,13 @@ struct WatchClientOptions {
 
 struct WatchClientState {
   std::map<uint32_t, v1::Domain> domains;
-  // The resume point: the last SYNCED, BOOKMARK or live event.
+  // The last revision received, and the resume point: the last SYNCED,
+  // BOOKMARK or live event not marked coalesced (a coalesced one may have
+  // overtaken an older change of another domain).
   bool has_point = false;
   std::string instance_id;
   uint64_t revision = 0;
+  uint64_t resume_revision = 0;
   // A stream is open and past its SYNCED.
   bool live = false;
 

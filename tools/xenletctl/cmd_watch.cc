@@ -133,7 +133,9 @@ class ResumeTracker {
       case xenlet::v1::EVENT_TYPE_ADDED:
       case xenlet::v1::EVENT_TYPE_MODIFIED:
       case xenlet::v1::EVENT_TYPE_DELETED:
-        if (!in_snapshot_) SetFrom(event);
+        // A coalesced event may have overtaken an older change of another
+        // domain: the BOOKMARK that ends the catch-up is the point.
+        if (!in_snapshot_ && !event.coalesced()) SetFrom(event);
         break;
       case xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED:
         // The current state follows inline; only its SYNCED is resumable.
