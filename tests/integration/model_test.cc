@@ -9,6 +9,7 @@
 #include "tests/testing/status_macros.h"
 #include "tests/testing/store_events.h"
 #include "xen/libxenstore_client.h"
+#include "xen/testing/forwarding.h"
 
 namespace xenlet::store {
 namespace {
@@ -21,35 +22,17 @@ using xenlet::testing::StoreEvents;
 // dropped event), or makes one arrive once `release_after_reads` reads
 // were made (xenstored's order of replies and events cannot be arranged
 // otherwise).
-class DroppingClient : public xen::XenstoreClient {
+class DroppingClient : public xen::testing::ForwardingXenstoreClient {
  public:
   explicit DroppingClient(std::unique_ptr<xen::XenstoreClient> inner,
                           int release_after_reads = -1)
-      : inner_(std::move(inner)), release_after_reads_(release_after_reads) {}
+      : ForwardingXenstoreClient(std::move(inner)),
+        release_after_reads_(release_after_reads) {}
   int reads() const { return reads_; }
-  absl::StatusOr<std::unique_ptr<xen::XenstoreTransaction>> BeginTransaction()
-      override {
-    return inner_->BeginTransaction();
-  }
   absl::StatusOr<std::string> Read(std::string_view p) override {
     ++reads_;
-    return inner_->Read(p);
+    return ForwardingXenstoreClient::Read(p);
   }
-  absl::StatusOr<std::vector<std::string>> Directory(
-      std::string_view p) override {
-    return inner_->Directory(p);
-  }
-  absl::Status Write(std::string_view p, std::string_view v) override {
-    return inner_->Write(p, v);
-  }
-  absl::Status Remove(std::string_view p) override { return inner_->Remove(p); }
-  absl::Status Watch(std::string_view p, std::string_view t) override {
-    return inner_->Watch(p, t);
-  }
-  absl::Status Unwatch(std::string_view p, std::string_view t) override {
-    return inner_->Unwatch(p, t);
-  }
-  int WatchFd() override { return inner_->WatchFd(); }
   absl::StatusOr<std::optional<xen::WatchEvent>> NextWatchEvent(
       absl::Duration timeout) override {
     if (release_after_reads_ >= 0 && reads_ >= release_after_reads_) {
@@ -57,29 +40,16 @@ class DroppingClient : public xen::XenstoreClient {
       return std::optional<xen::WatchEvent>(
           xen::WatchEvent{"@releaseDomain", "injected"});
     }
-    auto event = inner_->NextWatchEvent(timeout);
+    auto event = ForwardingXenstoreClient::NextWatchEvent(timeout);
     if (event.ok() && *event && (*event)->path == "@releaseDomain") {
       ++dropped;
       return std::optional<xen::WatchEvent>();
     }
     return event;
   }
-  absl::Status IntroduceDomain(xen::Domid d, uint64_t m, uint32_t e) override {
-    return inner_->IntroduceDomain(d, m, e);
-  }
-  absl::Status ReleaseDomain(xen::Domid d) override {
-    return inner_->ReleaseDomain(d);
-  }
-  absl::Status ResumeDomain(xen::Domid d) override {
-    return inner_->ResumeDomain(d);
-  }
-  absl::StatusOr<bool> IsDomainIntroduced(xen::Domid d) override {
-    return inner_->IsDomainIntroduced(d);
-  }
   static inline std::atomic<int> dropped{0};
 
  private:
-  std::unique_ptr<xen::XenstoreClient> inner_;
   std::atomic<int> reads_{0};
   int release_after_reads_;
 };
