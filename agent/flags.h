@@ -22,7 +22,8 @@ struct AgentConfig {
   std::string watch_mode = "subtree";
   std::string domain_list_path = "persistent";
   double bookmark_interval_seconds = 30;
-  uint32_t event_log_mib = 32;
+  uint32_t event_log_mib =
+      static_cast<uint32_t>(store::StoreOptions{}.event_log_max_bytes >> 20);
   // Derived by FinishConfig.
   xen::DomainListPath parsed_domain_list_path =
       xen::DomainListPath::kPersistentBuffer;

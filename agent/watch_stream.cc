@@ -99,17 +99,18 @@ void WatchStream::FillDomain(const v1::Domain& domain,
 }
 
 void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
-                            bool coalesced) {
+                            bool coalesced, bool merged) {
   // Everything in the message follows from the event and this form's name:
   // whichever stream encodes it first, the bytes are the same.
-  const std::string form = absl::StrCat(static_cast<int>(type),
-                                        coalesced ? "c" : "", "|", mask_key_);
+  const std::string form =
+      absl::StrCat(static_cast<int>(type), coalesced ? "c" : "",
+                   merged ? "m" : "", "|", mask_key_);
   encoded_ = event.encoded.Get(form, [&] {
     Marker(type, event.revision);
     FillDomain(*event.domain, nullptr);
     message_.set_transition(event.transition);
-    // A coalesced event stands for several changes: whose is unclear.
-    message_.set_initiator(coalesced ? "" : event.initiator);
+    // One that stands for several changes: whose is unclear.
+    message_.set_initiator(merged ? "" : event.initiator);
     message_.set_coalesced(coalesced);
     *message_.mutable_detected_time() =
         TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(event.detected));
@@ -144,7 +145,7 @@ bool WatchStream::NextReplay() {
     const store::EventPtr& event = begin_.replay[replay_index_++];
     v1::EventType type = begin_.subscription->EffectiveType(*event);
     if (type == v1::EVENT_TYPE_UNSPECIFIED) continue;
-    FillEvent(*event, type, false);
+    FillEvent(*event, type, false, false);
     return true;
   }
   phase_ = Phase::kSynced;
@@ -175,7 +176,7 @@ bool WatchStream::NextLive() {
       Marker(v1::EVENT_TYPE_BOOKMARK, queued->bookmark);
       return true;
     }
-    FillEvent(*queued->event, queued->type, queued->coalesced);
+    FillEvent(*queued->event, queued->type, queued->coalesced, queued->merged);
     if (on_event_sent_) on_event_sent_(absl::Now() - queued->event->detected);
     return true;
   }

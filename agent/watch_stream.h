@@ -75,8 +75,10 @@ class WatchStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   void FillDomain(const v1::Domain& domain,
                   const store::VolatileView* volatiles)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void FillEvent(const store::Event& event, v1::EventType type, bool coalesced)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // coalesced: sent while catching up; merged: it stands for several
+  // changes (no initiator then).
+  void FillEvent(const store::Event& event, v1::EventType type, bool coalesced,
+                 bool merged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Marker(v1::EventType type, uint64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 

@@ -13,8 +13,9 @@ struct Subscription::CatchUp {
   // after it has not been seen here yet, and waits for its Enqueue.
   uint64_t offered = 0;
   DomidSet changed;  // to send
-  DomidSet seen;     // changed since catching up began (`held` is set)
-  DomidSet held;     // the reader holds a domain at this domid
+  // For a domid in `changed`: the reader holds a domain there (what it was
+  // last sent, or what it held before falling behind).
+  DomidSet held;
   // Left the reader's view (destroyed, or out of the filter) since last
   // sent: what it holds there is gone, even if a domain is there again.
   DomidSet left;
@@ -70,7 +71,6 @@ bool Subscription::Relevant(const Event& event) const {
 }
 
 void Subscription::Enqueue(const EventPtr& event) {
-  v1::EventType type = EffectiveType(*event);
   absl::MutexLock lock(&mutex_);
   if (closed_) return;
   if (catch_up_) {
@@ -86,6 +86,7 @@ void Subscription::Enqueue(const EventPtr& event) {
       ++coalesced_total_;
     }
   } else {
+    const v1::EventType type = EffectiveType(*event);
     if (type == v1::EVENT_TYPE_UNSPECIFIED) return;
     ++delivered_total_;
     if (queue_.size() < options_.capacity) {
@@ -131,29 +132,32 @@ void Subscription::SwitchToCatchUp() {
 void Subscription::MarkChanged(const Event& event) {
   CatchUp& c = *catch_up_;
   const uint32_t domid = event.domid;
-  if (c.seen.insert(domid)) {
-    // Its first change since the reader fell behind: the reader holds the
-    // state before it, if that matched the filter.
-    if (event.previous && options_.filter.Matches(*event.previous)) {
-      c.held.insert(domid);
-    }
-  }
   const bool was_in =
       event.previous && options_.filter.Matches(*event.previous);
   const bool is_in = event.type != v1::EVENT_TYPE_DELETED && event.domain &&
                      options_.filter.Matches(*event.domain);
-  if (event.type == v1::EVENT_TYPE_DELETED || (was_in && !is_in)) {
-    c.left.insert(domid);
-  }
-  if (!c.changed.insert(domid)) {
+  if (c.changed.insert(domid)) {
+    // Not pending: the reader holds the state before this change.
+    if (was_in) {
+      c.held.insert(domid);
+    } else {
+      c.held.erase(domid);
+    }
+  } else {
     c.merged.insert(domid);
     ++coalesced_total_;
+  }
+  if (event.type == v1::EVENT_TYPE_DELETED || (was_in && !is_in)) {
+    c.left.insert(domid);
   }
 }
 
 void Subscription::Gather() {
   CatchUp& c = *catch_up_;
-  const size_t limit = std::max<size_t>(1, options_.capacity);
+  // A batch of at least a few hundred: catching up over N domids scans
+  // them once per batch.
+  constexpr size_t kMinBatch = 256;
+  const size_t limit = std::max(kMinBatch, options_.capacity);
   using Candidate = std::pair<uint64_t, uint32_t>;  // revision, domid
   while (c.batch.empty()) {
     // The `limit` oldest changes that were offered, chosen by revision
@@ -208,7 +212,7 @@ void Subscription::Gather() {
                            options_.filter.Matches(*change->domain);
       const bool held = c.held.contains(domid);
       const bool left = c.left.erase(domid);
-      c.merged.erase(domid);
+      const bool merged = c.merged.erase(domid);
       // What the reader must do with what it holds at the domid. Where
       // what it held left its view and a domain is there again, that is
       // a DELETED then an ADDED; one event goes out per domid, so it is
@@ -224,14 +228,8 @@ void Subscription::Gather() {
       } else if (held) {
         type = v1::EVENT_TYPE_DELETED;
       }
-      if (type == v1::EVENT_TYPE_UNSPECIFIED) continue;
-      if (type == v1::EVENT_TYPE_DELETED) {
-        c.held.erase(domid);
-      } else {
-        c.held.insert(domid);
-      }
-      if (!Wants(type)) continue;
-      c.batch.push_back({std::move(change), type, /*coalesced=*/true});
+      if (type == v1::EVENT_TYPE_UNSPECIFIED || !Wants(type)) continue;
+      c.batch.push_back({std::move(change), type, /*coalesced=*/true, merged});
     }
   }
 }

@@ -29,7 +29,8 @@ struct SubscriptionOptions {
   DomainFilter filter;
   // Effective event types to deliver (ADDED, MODIFIED, DELETED); empty: all.
   absl::flat_hash_set<int> event_types;
-  // Events queued before catching up; also the most a catch-up batch holds.
+  // Events queued before catching up; a catch-up batch holds at most this
+  // many or 256, whichever is more.
   size_t capacity = 1024;
 };
 
@@ -43,6 +44,9 @@ struct QueuedEvent {
   // revision is not a point to resume from (an older change of another
   // domain may still be on its way, folded into a newer one).
   bool coalesced = false;
+  // It stands for several changes of the domain (so whose they were is
+  // unclear).
+  bool merged = false;
   uint64_t bookmark = 0;
 };
 

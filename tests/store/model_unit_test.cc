@@ -145,7 +145,8 @@ TEST_F(ModelUnitTest, AXenstoredCrashIsFollowedByReconnectAndResync) {
   xenstore_.Crash();
   // While xenstored is away the hypervisor still reports the domain: an
   // outage is never a DELETED.
-  model_->sweeper().Trigger(SweepCause::kTimer);
+  ASSERT_OK(model_->sweeper().SweepNow(SweepCause::kTimer));
+  EXPECT_NE(Current(4), nullptr);
   xenstore_.Restart();
   // A restarted C xenstored is empty: the toolstack writes the domain's
   // keys again (here with a new name) and the model follows after its
@@ -154,7 +155,7 @@ TEST_F(ModelUnitTest, AXenstoredCrashIsFollowedByReconnectAndResync) {
   ASSERT_TRUE(toolstack.ok());
   toolstack_ = std::move(*toolstack);
   ASSERT_OK(toolstack_->Write(xen::DomainPath(4) + "/vm",
-                              "/vm/" + memory_.Domains()[1].Uuid()));
+                              "/vm/" + MemoryHypervisor::Created(4, 4).Uuid()));
   ASSERT_OK(toolstack_->Write(xen::DomainPath(4) + "/name", "after"));
   ASSERT_TRUE(events_->WaitUntil([&](const auto&) {
     auto d = Current(4);

@@ -381,34 +381,35 @@ TEST_F(SubscriptionTest, CatchUpWaitsForAChangeRecordedButNotYetOffered) {
   EXPECT_FALSE(s.coalescing());
 }
 
-TEST_F(SubscriptionTest, CatchUpBatchesStayWithinTheCapacity) {
+TEST_F(SubscriptionTest, CatchUpBatchesKeepRevisionOrder) {
   Subscription s({DomainFilter(), {}, /*capacity=*/4}, &latest_);
-  // 100 domains, each changed twice, the second round in reverse order.
+  // 600 domains (three batches), each changed twice, the second round in
+  // reverse order.
   uint64_t revision = 0;
-  for (uint32_t domid = 0; domid < 100; ++domid) {
+  for (uint32_t domid = 0; domid < 600; ++domid) {
     Deliver(s, MakeEvent(++revision, v1::EVENT_TYPE_ADDED, domid, "x",
                          v1::DOMAIN_STATE_RUNNING));
   }
-  for (uint32_t domid = 100; domid-- > 0;) {
+  for (uint32_t domid = 600; domid-- > 0;) {
     Deliver(s, MakeEvent(++revision, v1::EVENT_TYPE_MODIFIED, domid, "y",
                          v1::DOMAIN_STATE_PAUSED, v1::DOMAIN_STATE_RUNNING));
   }
-  EXPECT_EQ(s.max_queued(), 100u);  // bounded by the domains
+  EXPECT_EQ(s.max_queued(), 600u);  // bounded by the domains
   uint64_t last = 0;
   size_t count = 0;
   while (auto e = s.Pop()) {
     if (!e->event) {
       EXPECT_EQ(e->bookmark, revision);  // the end of the catch-up
-      EXPECT_EQ(count, 100u);
+      EXPECT_EQ(count, 600u);
       continue;
     }
-    EXPECT_LE(s.queued(), 100u - count + 1);  // the bookmark to come
+    EXPECT_LE(s.queued(), 600u - count + 1);  // the bookmark to come
     EXPECT_GT(e->event->revision, last);  // in revision order across batches
     last = e->event->revision;
     EXPECT_EQ(e->event->domain->name(), "y");
     ++count;
   }
-  EXPECT_EQ(count, 100u);
+  EXPECT_EQ(count, 600u);
   EXPECT_EQ(last, revision);
 }
 

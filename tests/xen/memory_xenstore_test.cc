@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/testing/status_macros.h"

@@ -47,9 +47,6 @@ class ForwardingHypervisor : public Hypervisor {
     return target_->ShutdownDomain(domid, reason);
   }
 
- protected:
-  Hypervisor* target() const { return target_; }
-
  private:
   Hypervisor* const target_;
 };
@@ -100,9 +97,6 @@ class ForwardingXenstoreClient : public XenstoreClient {
   absl::StatusOr<bool> IsDomainIntroduced(Domid domid) override {
     return target_->IsDomainIntroduced(domid);
   }
-
- protected:
-  XenstoreClient& target() const { return *target_; }
 
  private:
   const std::unique_ptr<XenstoreClient> target_;
