@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "absl/time/clock.h"
 #include "agent/version.h"
 
 namespace xenlet::agent {
@@ -43,6 +44,13 @@ metrics::AgentState ReadAgentState(store::DomainModel& model,
   s.sweeps_total = sweeps.sweeps;
   s.sweep_failures_total = sweeps.failures;
   s.sweep_domains = sweeps.last_domains;
+  if (sweeps.sweeps > 0) {
+    s.sweep_last_success_seconds =
+        absl::ToDoubleSeconds(sweeps.last_time - absl::UnixEpoch());
+  }
+  s.sweep_consecutive_failures = sweeps.consecutive_failures;
+  s.model_stale =
+      store::SweepFreshness(sweeps, model.sweep_interval(), absl::Now()).stale;
   store::RepairStats repairs = model.reconciler().repairs();
   s.repairs_by_kind = {{"added", repairs.added},
                        {"removed", repairs.removed},
@@ -61,6 +69,7 @@ metrics::AgentState ReadAgentState(store::DomainModel& model,
   }
   DomainServiceImpl::StreamStats streams = server.stream_stats();
   s.open_streams = streams.open;
+  s.streams_refused_total = streams.refused;
   s.stream_queue_max_events = streams.max_queued;
   s.coalesced_events_total = streams.coalesced_total;
   s.events_sent_total = streams.events_sent;

@@ -118,19 +118,19 @@ grpc::ServerUnaryReactor* ControlServiceImpl::Handle(
     const std::string caller = Caller(*context, peers_);
     if (claim.slot && !claim.first) {
       // A retry: the first call's answer, once it has one; nothing acts.
-      while (!claim.slot->done.WaitForNotificationWithTimeout(
-          absl::Milliseconds(100))) {
+      // (A wait, not HasBeenNotified: only the wait orders this thread's
+      // read of the response after the writer's.)
+      bool answered = false;
+      while (!(answered = claim.slot->done.WaitForNotificationWithTimeout(
+                   absl::Milliseconds(100)))) {
         if (context->IsCancelled()) break;
       }
-      if (claim.slot->done.HasBeenNotified()) {
-        *response = claim.slot->response;
-      }
-      LogInfo("audit_retry",
-              {{"caller", caller},
-               {"method", method},
-               {"request_id", request.request_id()},
-               {"answered", claim.slot->done.HasBeenNotified()}});
-      reactor->Finish(claim.slot->done.HasBeenNotified()
+      if (answered) *response = claim.slot->response;
+      LogInfo("audit_retry", {{"caller", caller},
+                              {"method", method},
+                              {"request_id", request.request_id()},
+                              {"answered", answered}});
+      reactor->Finish(answered
                           ? grpc::Status::OK
                           : grpc::Status(grpc::StatusCode::CANCELLED,
                                          "cancelled while the first call "

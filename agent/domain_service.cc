@@ -79,12 +79,15 @@ void Resolve(const store::DomainStore& store, const store::Snapshot& snapshot,
 
 DomainServiceImpl::DomainServiceImpl(store::DomainStore* store,
                                      DomainServiceOptions options,
-                                     XenstoreReader::Connect xenstore)
+                                     XenstoreReader::Connect xenstore,
+                                     const PeerCredentials* peers)
     : store_(store),
       options_(options),
       reader_(xenstore ? std::make_unique<XenstoreReader>(
                              std::move(xenstore), options.xenstore_read_allow)
                        : nullptr),
+      peers_(peers),
+      limits_(options.limits),
       ticker_([this] { TickLoop(); }) {}
 
 DomainServiceImpl::~DomainServiceImpl() {
@@ -228,19 +231,26 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* DomainServiceImpl::WatchDomains(
   if (auto s = ValidateWatchDomains(request); !s.ok()) {
     return new FinishedWriter<grpc::ByteBuffer>(ToGrpcStatus(s));
   }
+  std::string peer = PeerKey(context->peer(), peers_);
+  if (auto s = limits_.Acquire(peer); !s.ok()) {
+    return new FinishedWriter<grpc::ByteBuffer>(ToGrpcStatus(s));
+  }
   absl::MutexLock lock(&streams_mutex_);
   if (ending_) {
+    limits_.Release(peer);
     return new FinishedWriter<grpc::ByteBuffer>(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "xenlet is shutting down"));
   }
-  auto* stream = new WatchStream(store_, request, options_.watch,
-                                 &watch_counters_, [this](WatchStream* done) {
-                                   absl::MutexLock lock(&streams_mutex_);
-                                   // Counters never go down: an ended
-                                   // stream's coalesced events stay counted.
-                                   ended_coalesced_ += done->coalesced_total();
-                                   streams_.erase(done);
-                                 });
+  auto* stream =
+      new WatchStream(store_, request, options_.watch, &watch_counters_,
+                      [this, peer = std::move(peer)](WatchStream* done) {
+                        limits_.Release(peer);
+                        absl::MutexLock lock(&streams_mutex_);
+                        // Counters never go down: an ended stream's coalesced
+                        // events stay counted.
+                        ended_coalesced_ += done->coalesced_total();
+                        streams_.erase(done);
+                      });
   if (stream->resync() != v1::RESYNC_REASON_UNSPECIFIED) {
     ++resyncs_[stream->resync()];
   }
@@ -286,6 +296,7 @@ DomainServiceImpl::StreamStats DomainServiceImpl::stream_stats() const {
   stats.events_sent = watch_counters_.events_sent.load();
   stats.events_encoded = watch_counters_.events_encoded.load();
   stats.resyncs = resyncs_;
+  stats.refused = limits_.refused();
   for (const WatchStream* stream : streams_) {
     stats.max_queued = std::max(stats.max_queued, stream->queued());
     stats.coalesced_total += stream->coalesced_total();

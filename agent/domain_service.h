@@ -10,6 +10,8 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/encoded_domains.h"
 #include "agent/snapshot_cache.h"
+#include "agent/stream_limits.h"
+#include "agent/unix_acceptor.h"
 #include "agent/watch_stream.h"
 #include "agent/xenstore_reader.h"
 #include "store/domain_store.h"
@@ -24,6 +26,7 @@ struct DomainServiceOptions {
   std::vector<std::string> xenstore_read_allow = kDefaultXenstoreReadAllow;
   // How often open streams are checked for due BOOKMARKs and STATS.
   absl::Duration tick = absl::Milliseconds(200);
+  StreamLimitOptions limits;
 };
 
 // WatchDomains and ListDomains are registered raw: streams write encoded
@@ -36,8 +39,11 @@ class DomainServiceImpl final
               v1::DomainService::CallbackService>> {
  public:
   // xenstore: how ReadXenstore connects; null answers it UNAVAILABLE.
+  // peers: the unix socket's callers, for per-peer stream limits (null:
+  // peers are told apart by their gRPC peer name alone).
   DomainServiceImpl(store::DomainStore* store, DomainServiceOptions options,
-                    XenstoreReader::Connect xenstore = nullptr);
+                    XenstoreReader::Connect xenstore = nullptr,
+                    const PeerCredentials* peers = nullptr);
   ~DomainServiceImpl() override;
 
   grpc::ServerUnaryReactor* ListDomains(grpc::CallbackServerContext* context,
@@ -67,6 +73,8 @@ class DomainServiceImpl final
     uint64_t events_sent = 0;      // live and replayed, over every stream
     uint64_t events_encoded = 0;   // of those, serialised (not shared)
     std::map<v1::ResyncReason, uint64_t> resyncs;
+    // Refused by --max-streams or --max-streams-per-peer.
+    uint64_t refused = 0;
   };
   StreamStats stream_stats() const;
   // Domains' wire forms made for listings so far (each current message
@@ -82,6 +90,8 @@ class DomainServiceImpl final
   // Up to 4 whole domid spaces' worth of domains pinned by paged walks.
   SnapshotCache listings_{64, absl::Minutes(5), 4 * xen::kMaxDomid};
   std::unique_ptr<XenstoreReader> reader_;
+  const PeerCredentials* const peers_;
+  StreamLimits limits_;
 
   mutable absl::Mutex streams_mutex_;
   absl::flat_hash_set<WatchStream*> streams_ ABSL_GUARDED_BY(streams_mutex_);

@@ -128,6 +128,20 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->group("Model");
+  app->add_option("--max-streams", config->server.domains.limits.max_streams,
+                  "Open WatchDomains streams the agent serves at most; "
+                  "more are refused with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->group("Model");
+  app->add_option("--max-streams-per-peer",
+                  config->server.domains.limits.max_streams_per_peer,
+                  "Open WatchDomains streams one peer may hold (a uid on "
+                  "the unix socket, an address over TCP); more are refused "
+                  "with RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->group("Model");
   app->add_option("--bookmark-interval", config->bookmark_interval_seconds,
                   "Default seconds between BOOKMARK events on an idle watch "
                   "stream (a client may ask for another interval)")
@@ -150,6 +164,15 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
   app->add_option("--xenstore-socket", config->xenstore_socket,
                   "xenstored's unix socket; default: libxenstore's choice "
                   "($XENSTORED_PATH, the standard socket, /dev/xen/xenbus)")
+      ->group("Xen");
+  app->add_option("--xenstore-timeout", config->xenstore_timeout_seconds,
+                  "Seconds a xenstore request may wait for xenstored's "
+                  "answer before the connection is taken as lost "
+                  "(reconnect, then full resync); 0: wait forever. A "
+                  "xenstored that stops answering is found within this; "
+                  "the xenbus device has no bound")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0))
       ->group("Xen");
 
   app->add_option("--shutdown-grace", config->shutdown_grace_seconds,

@@ -29,6 +29,7 @@ struct AgentConfig {
       xen::DomainListPath::kPersistentBuffer;
   std::string socket_mode_text = "0660";
   std::string xenstore_socket;                     // "" = libxenstore's default
+  double xenstore_timeout_seconds = 10;            // 0 = no bound
   std::string metrics_address = "127.0.0.1:9464";  // "" = no endpoint
   double shutdown_grace_seconds = 5;
   int tls_reload_seconds = 0;  // 0 = reload only on SIGHUP

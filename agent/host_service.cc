@@ -91,6 +91,15 @@ void HostServiceImpl::Describe(v1::Host* host) const {
       *sweep->mutable_last_duration() = ToProto(sweeps.last_duration);
     }
     sweep->set_sweeps_total(sweeps.sweeps);
+    sweep->set_failures_total(sweeps.failures);
+    store::Freshness freshness =
+        store::SweepFreshness(sweeps, model->sweep_interval(), absl::Now());
+    sweep->set_stale(freshness.stale);
+    if (freshness.stale)
+      *sweep->mutable_stale_since() = ToProto(freshness.since);
+    sweep->set_consecutive_failures(sweeps.consecutive_failures);
+    if (sweeps.consecutive_failures > 0)
+      sweep->set_last_error(sweeps.last_error);
     sweep->set_repairs_total(model->reconciler().repairs().total());
 
     store::XenstoreWatcherStats watcher = model->watcher().stats();

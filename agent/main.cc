@@ -133,7 +133,9 @@ int Run(int argc, char** argv) {
                "no Xen here? run against the simulated host: see README.md"}});
     return 1;
   }
-  const xen::XenstoreOptions xenstore_options{config.xenstore_socket, &calls};
+  const xen::XenstoreOptions xenstore_options{
+      config.xenstore_socket, &calls,
+      absl::Seconds(config.xenstore_timeout_seconds)};
   store::DomainModel model(
       hypervisor->get(),
       [xenstore_options] {

@@ -23,13 +23,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   }
 
   std::unique_ptr<AgentServer> agent(new AgentServer());
+  agent->peers_ = std::make_unique<PeerCredentials>();
   agent->domain_service_ = std::make_unique<DomainServiceImpl>(
-      backends.store, options.domains, backends.xenstore);
+      backends.store, options.domains, backends.xenstore, agent->peers_.get());
   DomainServiceImpl* domains = agent->domain_service_.get();
   agent->host_service_ = std::make_unique<HostServiceImpl>(
       HostSources{backends.store, backends.model, backends.calls,
                   [domains] { return domains->open_streams(); }});
-  agent->peers_ = std::make_unique<PeerCredentials>();
   agent->control_service_ = std::make_unique<ControlServiceImpl>(
       options.control, agent->peers_.get(),
       ActionBackends{
@@ -51,6 +51,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Every request is small (the largest, a GetDomains of every domid, is
+  // under 1 MiB): a bigger one is refused with RESOURCE_EXHAUSTED before it
+  // is parsed. gRPC's default, stated so that it is a decision.
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
 
   // The unix socket is the agent's own (agent/unix_acceptor.h), so that a
   // caller's uid and gid are known; it is opened once the server runs.

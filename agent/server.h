@@ -27,6 +27,9 @@ namespace xenlet::agent {
 class HostServiceImpl;
 class ControlServiceImpl;
 
+// The largest request the agent reads (gRPC's default receive bound).
+inline constexpr int kMaxRequestBytes = 4 << 20;
+
 struct ServerOptions {
   ListenerOptions listeners;
   ControlPolicy control;

@@ -4,14 +4,15 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+
+#include "absl/synchronization/mutex.h"
 
 namespace xenlet {
 namespace {
 
 std::atomic<LogLevel> min_level{LogLevel::kInfo};
 std::atomic<LogFormat> log_format{LogFormat::kText};
-std::mutex write_mutex;
+ABSL_CONST_INIT absl::Mutex write_mutex(absl::kConstInit);
 
 const char* LevelName(LogLevel level, LogFormat format) {
   switch (level) {
@@ -169,7 +170,7 @@ void Log(LogLevel level, std::string_view event,
   std::string line =
       FormatLogLine(log_format.load(), level, NowUtc(), event, fields);
   line.push_back('\n');
-  std::lock_guard<std::mutex> lock(write_mutex);
+  absl::MutexLock lock(&write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -63,11 +63,24 @@ std::vector<MetricFamily> StateCollector::Collect() const {
                        "Full-range sweeps of the hypervisor.",
                        MetricType::Counter, s.sweeps_total));
   out.push_back(Single("xenlet_sweep_failures_total",
-                       "Sweeps whose hypercall failed.", MetricType::Counter,
-                       s.sweep_failures_total));
+                       "Failed getdomaininfolist hypercalls of sweeps, each "
+                       "retry counted.",
+                       MetricType::Counter, s.sweep_failures_total));
   out.push_back(Single("xenlet_sweep_domains",
-                       "Domains the last sweep returned.", MetricType::Gauge,
-                       s.sweep_domains));
+                       "Domains the last good sweep returned.",
+                       MetricType::Gauge, s.sweep_domains));
+  out.push_back(Single("xenlet_sweep_last_success_timestamp_seconds",
+                       "When the last good sweep started (Unix time): what "
+                       "the model says of the hypervisor is that old.",
+                       MetricType::Gauge, s.sweep_last_success_seconds));
+  out.push_back(Single("xenlet_sweep_consecutive_failures",
+                       "Sweeps that failed since the last good one.",
+                       MetricType::Gauge, s.sweep_consecutive_failures));
+  out.push_back(Single("xenlet_model_stale",
+                       "1 while the model may be missing what the hypervisor "
+                       "knows: the last sweep failed, or none succeeded for "
+                       "3 sweep intervals.",
+                       MetricType::Gauge, s.model_stale));
   out.push_back(ByLabel("xenlet_sweep_repairs_total",
                         "Lifecycle changes first found by a timer sweep "
                         "rather than announced by xenstore, by kind.",
@@ -85,6 +98,10 @@ std::vector<MetricFamily> StateCollector::Collect() const {
   out.push_back(std::move(state));
   out.push_back(Single("xenlet_watch_streams", "Open WatchDomains streams.",
                        MetricType::Gauge, s.open_streams));
+  out.push_back(Single("xenlet_watch_streams_refused_total",
+                       "WatchDomains streams refused by --max-streams or "
+                       "--max-streams-per-peer.",
+                       MetricType::Counter, s.streams_refused_total));
   out.push_back(Single("xenlet_watch_queue_max_events",
                        "Events queued in the most backed-up open stream (for a "
                        "stream catching up: the domains it has still to send).",

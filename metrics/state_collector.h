@@ -25,10 +25,14 @@ struct AgentState {
   double sweeps_total = 0;
   double sweep_failures_total = 0;
   double sweep_domains = 0;
+  double sweep_last_success_seconds = 0;  // Unix time; 0: none yet
+  double sweep_consecutive_failures = 0;
+  double model_stale = 0;  // 1 while stale (store::SweepFreshness)
   std::map<std::string, double> repairs_by_kind;
   double xenstore_reconnects_total = 0;
   std::string xenstore_state;  // connected, reconnecting, resyncing
   double open_streams = 0;
+  double streams_refused_total = 0;
   double stream_queue_max_events = 0;
   double coalesced_events_total = 0;
   double events_sent_total = 0;

@@ -151,7 +151,7 @@ HypervisorState::~HypervisorState() {
 }
 
 void HypervisorState::Lock(bool exclusive) const {
-  mutex_.lock();
+  mutex_.Lock();
   while (flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0 && errno == EINTR) {
   }
   if (exclusive) xlsim_collect(h_);
@@ -160,7 +160,7 @@ void HypervisorState::Lock(bool exclusive) const {
 void HypervisorState::Unlock(bool bump) const {
   xlsim_publish(h_, bump);
   flock(fd_, LOCK_UN);
-  mutex_.unlock();
+  mutex_.Unlock();
 }
 
 absl::StatusOr<Domid> HypervisorState::CreateDomain(

@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "sim/state_layout.h"
 #include "xen/call_observer.h"
@@ -185,14 +185,14 @@ class HypervisorState {
       const std::string& path, bool create);
   HypervisorState(std::string path, int fd, xlsim_header* header)
       : path_(std::move(path)), fd_(fd), h_(header) {}
-  void Lock(bool exclusive) const;
-  void Unlock(bool bump) const;
+  void Lock(bool exclusive) const ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex_);
+  void Unlock(bool bump) const ABSL_UNLOCK_FUNCTION(mutex_);
 
   std::string path_;
   int fd_;
   xlsim_header* h_;
   // flock excludes other open files only; threads share this one.
-  mutable std::mutex mutex_;
+  mutable absl::Mutex mutex_;
 };
 
 // "Paused", "running", "shutdown(reboot)", "dying", ... for a getdomaininfo

@@ -1,5 +1,6 @@
 #include "sim/simulated_guests.h"
 
+#include <cstring>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,6 +48,23 @@ void SimulatedGuests::AnswerWaiting(xen::XenstoreClient& xs) {
   if (!domains.ok()) return;
   for (const std::string& d : *domains) {
     Handle(xs, absl::StrCat("/local/domain/", d, "/control/shutdown"));
+  }
+  // Backends told to close meanwhile: backend/<type>/<domid>/<devid>/state.
+  const std::string root(kBackends, std::strlen(kBackends) - 1);
+  auto types = xs.Directory(root);
+  if (!types.ok()) return;
+  for (const std::string& type : *types) {
+    const std::string by_type = absl::StrCat(root, "/", type);
+    auto frontends = xs.Directory(by_type);
+    if (!frontends.ok()) continue;
+    for (const std::string& domid : *frontends) {
+      const std::string by_domid = absl::StrCat(by_type, "/", domid);
+      auto devices = xs.Directory(by_domid);
+      if (!devices.ok()) continue;
+      for (const std::string& devid : *devices) {
+        CloseBackend(xs, absl::StrCat(by_domid, "/", devid, "/state"));
+      }
+    }
   }
 }
 

@@ -301,7 +301,8 @@ absl::StatusOr<CreatedDomain> Toolstack::CreateDomain(const DomainSpec& spec) {
   return out;
 }
 
-absl::Status Toolstack::RestoreDomains() {
+absl::Status Toolstack::RestoreDomains(
+    const std::map<std::string, std::string>& names) {
   for (Domid domid : state_->Domids()) {
     if (domid == 0) continue;
     auto info = hypervisor_->GetDomainInfo(domid);
@@ -313,8 +314,11 @@ absl::Status Toolstack::RestoreDomains() {
                      ? 1
                      : info->max_vcpu_id + 1;
     spec.hvm = info->hvm;
-    const LibxlKeys keys = LibxlCreationKeys(
-        LibxlView(domid, info->Uuid(), absl::StrCat("sim-", domid), spec));
+    auto named = names.find(info->Uuid());
+    const LibxlKeys keys = LibxlCreationKeys(LibxlView(
+        domid, info->Uuid(),
+        named != names.end() ? named->second : absl::StrCat("sim-", domid),
+        spec));
     if (auto s = WriteDomainKeys(keys); !s.ok()) return s;
     if (auto s = Introduce(domid); !s.ok()) return s;
     if (auto s = AddDevices(keys); !s.ok()) return s;

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,9 +167,11 @@ class Toolstack {
   // After xenstored was restarted: a new connection.
   absl::Status ReconnectXenstore();
   // After a restart, xenstored's store is empty: writes every live domain's
-  // keys again (from what the hypervisor knows; names become sim-N) and
-  // introduces it, as a toolstack rebuilding xenstore would.
-  absl::Status RestoreDomains();
+  // keys again (from what the hypervisor knows; names from `names`, by
+  // uuid, or else sim-N) and introduces it, as a toolstack rebuilding
+  // xenstore would.
+  absl::Status RestoreDomains(
+      const std::map<std::string, std::string>& names = {});
 
   // The xenstore keys CreateDomain writes with a value, in order.
   static std::vector<std::pair<std::string, std::string>> DomainKeys(

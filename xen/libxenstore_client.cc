@@ -1,17 +1,27 @@
 #include "xen/libxenstore_client.h"
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstddef>
 #include <cstdlib>
-#include <mutex>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "xen/errno_status.h"
 
 extern "C" {
+#include <xen/io/xs_wire.h>
 #include <xenstore.h>
 }
 
@@ -20,10 +30,10 @@ namespace {
 
 // libxenstore takes its socket path only from the environment; opening is
 // serialised so that concurrent opens with different paths do not mix.
-std::mutex open_mutex;
+ABSL_CONST_INIT absl::Mutex open_mutex(absl::kConstInit);
 
 xs_handle* OpenHandle(const std::string& socket_path) {
-  std::lock_guard<std::mutex> lock(open_mutex);
+  absl::MutexLock lock(&open_mutex);
   if (socket_path.empty()) return xs_open(0);
   const char* old = std::getenv("XENSTORED_PATH");
   std::string saved = old ? old : "";
@@ -37,6 +47,93 @@ xs_handle* OpenHandle(const std::string& socket_path) {
   }
   errno = err;
   return handle;
+}
+
+// The socket libxenstore connects to for socket_path ("": its default,
+// which it reads from the environment that OpenHandle changes).
+std::string DaemonSocket(const std::string& socket_path) {
+  if (!socket_path.empty()) return socket_path;
+  absl::MutexLock lock(&open_mutex);
+  return xs_daemon_socket();
+}
+
+enum class Liveness { kAnswers, kSilent, kUnreachable };
+
+// Whether xenstored at path accepts a connection and answers a request
+// (XS_GET_DOMAIN_PATH, which needs nothing but a live daemon) within
+// timeout, on a connection of its own. libxenstore's own connect() has no
+// bound: to a xenstored that stopped, once its listen backlog is full, it
+// would block for good. Asked first, this connection is accepted and
+// answered by a live xenstored, which leaves its backlog empty for
+// libxenstore's connection; a stopped one leaves it waiting only this long.
+Liveness Probe(const std::string& path, absl::Duration timeout) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Liveness::kUnreachable;
+  timeval tv = absl::ToTimeval(timeout);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  Liveness out = Liveness::kUnreachable;
+  if (path.size() < sizeof(addr.sun_path) &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0) {
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    // A unix socket's connect() waits for backlog room up to SO_SNDTIMEO.
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      out = errno == EAGAIN || errno == EINPROGRESS ? Liveness::kSilent
+                                                    : Liveness::kUnreachable;
+    } else {
+      struct {
+        xsd_sockmsg header;
+        char body[2];
+      } request{{XS_GET_DOMAIN_PATH, 0, 0, 2}, {'0', '\0'}};
+      xsd_sockmsg reply;
+      out = Liveness::kSilent;
+      if (send(fd, &request, sizeof(request), MSG_NOSIGNAL) ==
+              static_cast<ssize_t>(sizeof(request)) &&
+          recv(fd, &reply, sizeof(reply), MSG_WAITALL) ==
+              static_cast<ssize_t>(sizeof(reply))) {
+        out = Liveness::kAnswers;
+      }
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// libxenstore does not expose its connection's descriptor (xs_fileno is
+// the watch pipe), and every libxenstore since Xen 3.0 keeps it as the
+// first member of struct xs_handle. It is taken from there only once it is
+// checked to be a unix socket connected to the path just opened, so another
+// layout disables the request bound rather than touching a descriptor that
+// is not the connection. -1 if the check fails (or on the xenbus device).
+int ConnectionSocket(xs_handle* handle, const std::string& path) {
+  const int fd = *reinterpret_cast<const int*>(handle);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return -1;
+  sockaddr_un peer{};
+  socklen_t len = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
+      peer.sun_family != AF_UNIX) {
+    return -1;
+  }
+  const size_t path_len = len - offsetof(sockaddr_un, sun_path);
+  std::string peer_path(peer.sun_path, strnlen(peer.sun_path, path_len));
+  return peer_path == path ? fd : -1;
+}
+
+// Bounds every read and write on the connection. A read that times out
+// fails in libxenstore: without watches the request itself gets EAGAIN;
+// with watches the reader thread's read fails, it closes the connection and
+// the request gets EINVAL. Either way libxenstore closes the connection.
+bool BoundRequests(int fd, absl::Duration timeout) {
+  timeval tv = absl::ToTimeval(timeout);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0) {
+    return true;
+  }
+  timeval none{};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+  return false;
 }
 
 // "n0", "r7", "w3", "b1": xenstore's string form of one permission.
@@ -100,8 +197,10 @@ class LibxenstoreTransaction : public XenstoreTransaction {
 
 class LibxenstoreClient : public XenstoreClient {
  public:
-  LibxenstoreClient(xs_handle* handle, CallObserver* observer)
-      : handle_(handle), observer_(observer) {}
+  // `timeout` is the bound set on the socket, zero if none.
+  LibxenstoreClient(xs_handle* handle, CallObserver* observer,
+                    absl::Duration timeout)
+      : handle_(handle), observer_(observer), timeout_(timeout) {}
   ~LibxenstoreClient() override { xs_close(handle_); }
 
   absl::StatusOr<std::unique_ptr<XenstoreTransaction>> BeginTransaction()
@@ -111,6 +210,7 @@ class LibxenstoreClient : public XenstoreClient {
     int err = id == XBT_NULL ? errno : 0;
     observer_->OnXenstoreRequest(XenstoreOp::kTransactionStart, err);
     if (id == XBT_NULL) return Failure(err, "transaction start");
+    Heard();
     return std::unique_ptr<XenstoreTransaction>(
         std::make_unique<LibxenstoreTransaction>(this, id));
   }
@@ -132,6 +232,9 @@ class LibxenstoreClient : public XenstoreClient {
   absl::Status Watch(std::string_view path, std::string_view token) override {
     if (lost_) return LostError();
     std::string p(path), t(token);
+    // xs_watch starts libxenstore's reader thread before it asks xenstored,
+    // so the connection needs its keep-alive even if the watch fails.
+    watching_ = true;
     bool ok = xs_watch(handle_, p.c_str(), t.c_str());
     return Done(XenstoreOp::kWatch, ok,
                 absl::StrCat("watch ", std::string(path)));
@@ -167,6 +270,7 @@ class LibxenstoreClient : public XenstoreClient {
         lost_ = true;
         return LostError();
       }
+      if (auto s = KeepAlive(); !s.ok()) return s;
       absl::Duration left = deadline - absl::Now();
       if (left <= absl::ZeroDuration()) return std::optional<WatchEvent>();
       int wait_ms = static_cast<int>(
@@ -210,6 +314,7 @@ class LibxenstoreClient : public XenstoreClient {
     if (!introduced && err != 0 && err != ENOENT) {
       return Failure(err, absl::StrCat("is domain ", domid, " introduced"));
     }
+    Heard();
     return introduced;
   }
 
@@ -223,6 +328,7 @@ class LibxenstoreClient : public XenstoreClient {
     int err = value ? 0 : errno;
     observer_->OnXenstoreRequest(XenstoreOp::kRead, err);
     if (!value) return Failure(err, absl::StrCat("read ", std::string(path)));
+    Heard();
     std::string out(static_cast<char*>(value), len);
     free(value);
     return out;
@@ -238,6 +344,7 @@ class LibxenstoreClient : public XenstoreClient {
     observer_->OnXenstoreRequest(XenstoreOp::kDirectory, err);
     if (!entries)
       return Failure(err, absl::StrCat("directory ", std::string(path)));
+    Heard();
     std::vector<std::string> out(entries, entries + num);
     free(entries);
     return out;
@@ -296,6 +403,7 @@ class LibxenstoreClient : public XenstoreClient {
     if (!perms) {
       return Failure(err, absl::StrCat("get permissions ", std::string(path)));
     }
+    Heard();
     std::vector<std::string> out;
     for (unsigned int i = 0; i < num; ++i)
       out.push_back(FormatPermission(perms[i]));
@@ -305,54 +413,117 @@ class LibxenstoreClient : public XenstoreClient {
 
   absl::Status EndTransaction(xs_transaction_t t, bool abort) {
     if (lost_) return LostError();
+    const auto start = std::chrono::steady_clock::now();
     bool ok = xs_transaction_end(handle_, t, abort);
     int err = ok ? 0 : errno;
     observer_->OnXenstoreRequest(XenstoreOp::kTransactionEnd, err);
-    TransactionOutcome outcome =
-        ok ? (abort ? TransactionOutcome::kAborted
-                    : TransactionOutcome::kCommitted)
-           : (err == EAGAIN ? TransactionOutcome::kConflict
-                            : TransactionOutcome::kError);
-    observer_->OnTransactionEnd(outcome);
-    if (ok) return absl::OkStatus();
-    return Failure(err, abort ? "transaction abort" : "transaction commit");
+    if (ok) {
+      observer_->OnTransactionEnd(abort ? TransactionOutcome::kAborted
+                                        : TransactionOutcome::kCommitted);
+      Heard();
+      return absl::OkStatus();
+    }
+    absl::Status status =
+        Failure(err, abort ? "transaction abort" : "transaction commit",
+                std::chrono::steady_clock::now() - start);
+    observer_->OnTransactionEnd(err == EAGAIN && !IsConnectionLost(status)
+                                    ? TransactionOutcome::kConflict
+                                    : TransactionOutcome::kError);
+    return status;
   }
 
  private:
-  static absl::Status LostError() {
+  absl::Status LostError() const {
+    if (timeout_ > absl::ZeroDuration()) {
+      return absl::UnavailableError(absl::StrCat(
+          "connection to xenstored lost (closed, or no answer within ",
+          absl::FormatDuration(timeout_), ")"));
+    }
     return absl::UnavailableError("connection to xenstored lost");
   }
 
   absl::Status Done(XenstoreOp op, bool ok, std::string_view what) {
     int err = ok ? 0 : errno;
     observer_->OnXenstoreRequest(op, err);
-    if (ok) return absl::OkStatus();
+    if (ok) {
+      Heard();
+      return absl::OkStatus();
+    }
     return Failure(err, what);
   }
 
   // libxenstore reports a dropped connection as EINVAL or EBADF, which
-  // xenstored also uses for bad requests: tell them apart with a request
-  // that cannot fail on a live connection.
-  absl::Status Failure(int err, std::string_view what) {
+  // xenstored also uses for bad requests, and a request that hit the bound
+  // as EAGAIN, which is also a transaction's conflict: tell them apart with
+  // a request that cannot fail on a live connection. `took`: how long the
+  // request waited, when known (an EAGAIN sooner than the bound is
+  // xenstored's).
+  absl::Status Failure(int err, std::string_view what,
+                       std::chrono::steady_clock::duration took =
+                           std::chrono::steady_clock::duration::max()) {
+    const bool maybe_timeout = timeout_ > absl::ZeroDuration() &&
+                               err == EAGAIN &&
+                               took >= absl::ToChronoNanoseconds(timeout_);
     if (err == EINVAL || err == EBADF || err == EPIPE || err == ECONNRESET ||
-        err == EIO || err == 0) {
-      char* path = xs_get_domain_path(handle_, 0);
-      observer_->OnXenstoreRequest(XenstoreOp::kGetDomainPath,
-                                   path ? 0 : errno);
-      if (path) {
-        free(path);
-      } else {
-        lost_ = true;
-        return absl::UnavailableError(absl::StrCat(
-            "connection to xenstored lost (", std::string(what), ")"));
+        err == EIO || err == 0 || maybe_timeout) {
+      if (!Probe()) {
+        absl::Status lost = LostError();
+        return absl::UnavailableError(
+            absl::StrCat(lost.message(), " (", std::string(what), ")"));
       }
     }
+    Heard();  // xenstored answered, with an error
     return ErrnoToStatus(err, what);
   }
 
+  // True if xenstored answers a request that needs nothing but a live
+  // connection (XS_GET_DOMAIN_PATH); otherwise the connection is lost.
+  bool Probe() {
+    char* path = xs_get_domain_path(handle_, 0);
+    observer_->OnXenstoreRequest(XenstoreOp::kGetDomainPath, path ? 0 : errno);
+    if (!path) {
+      lost_ = true;
+      return false;
+    }
+    free(path);
+    Heard();
+    return true;
+  }
+
+  // A connection with watches has libxenstore's reader thread blocked in a
+  // read, which the bound would end on a quiet host: a request every third
+  // of the bound keeps a live connection from looking dead. (Events do not
+  // count: when one arrived is not known, only when it was taken.) A
+  // request on such a connection therefore gets at least two thirds of the
+  // bound, since the reader's read started at the last byte received.
+  absl::Status KeepAlive() {
+    if (timeout_ == absl::ZeroDuration() || !watching_) return absl::OkStatus();
+    const auto quiet = std::chrono::steady_clock::now() - LastHeard();
+    if (quiet < absl::ToChronoNanoseconds(timeout_ / 3)) {
+      return absl::OkStatus();
+    }
+    if (!Probe()) return LostError();
+    return absl::OkStatus();
+  }
+
+  // Monotonic: a wall clock stepped back would hold the keep-alive off.
+  void Heard() {
+    last_heard_ns_.store(
+        std::chrono::steady_clock::now().time_since_epoch().count(),
+        std::memory_order_relaxed);
+  }
+  std::chrono::steady_clock::time_point LastHeard() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(
+            last_heard_ns_.load(std::memory_order_relaxed)));
+  }
   xs_handle* handle_;
   CallObserver* observer_;
+  const absl::Duration timeout_;
   std::atomic<bool> lost_{false};
+  std::atomic<bool> watching_{false};
+  std::atomic<std::chrono::steady_clock::rep> last_heard_ns_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
 };
 
 absl::Status LibxenstoreTransaction::CheckOpen() const {
@@ -418,6 +589,17 @@ void LibxenstoreTransaction::Abort() {
 
 absl::StatusOr<std::unique_ptr<XenstoreClient>> OpenLibxenstoreClient(
     const XenstoreOptions& options) {
+  const std::string path = DaemonSocket(options.socket_path);
+  if (options.request_timeout > absl::ZeroDuration()) {
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+        Probe(path, options.request_timeout) == Liveness::kSilent) {
+      return absl::UnavailableError(
+          absl::StrCat("xenstored at ", path, " does not answer within ",
+                       absl::FormatDuration(options.request_timeout),
+                       " (is it stopped or overloaded?)"));
+    }
+  }
   xs_handle* handle = OpenHandle(options.socket_path);
   if (!handle) {
     int err = errno;
@@ -429,8 +611,26 @@ absl::StatusOr<std::unique_ptr<XenstoreClient>> OpenLibxenstoreClient(
   }
   CallObserver* observer =
       options.observer ? options.observer : NullCallObserver();
+  absl::Duration timeout;
+  if (options.request_timeout > absl::ZeroDuration()) {
+    const int fd = ConnectionSocket(handle, path);
+    if (fd >= 0 && BoundRequests(fd, options.request_timeout)) {
+      timeout = options.request_timeout;
+    } else {
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true)) {
+        LogWarning(
+            "xenstore_timeout_unavailable",
+            {{"path", path},
+             {"reason", fd < 0 ? "not connected to that unix socket (the "
+                                 "xenbus device has no timeout to set)"
+                               : "setsockopt failed"},
+             {"effect", "xenstore requests wait without a bound"}});
+      }
+    }
+  }
   return std::unique_ptr<XenstoreClient>(
-      std::make_unique<LibxenstoreClient>(handle, observer));
+      std::make_unique<LibxenstoreClient>(handle, observer, timeout));
 }
 
 absl::StatusOr<std::string> XenstoredControl(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "xen/call_observer.h"
 #include "xen/xenstore.h"
 
@@ -19,6 +20,24 @@ struct XenstoreOptions {
   std::string socket_path;
   // Told of every request; must outlive the client. Null: none.
   CallObserver* observer = nullptr;
+  // The longest a request may wait for xenstored's answer; zero (the
+  // default here; the agent's --xenstore-timeout is 10 s): forever.
+  // libxenstore has no bound of its own, so a xenstored that accepted the
+  // connection and then stopped answering (SIGSTOP, a deadlock) would hang
+  // its callers. With a bound:
+  //  - opening first asks xenstored on a connection of its own, and fails
+  //    with UNAVAILABLE if it does not answer in time (libxenstore's
+  //    connect would block for good once a stopped daemon's backlog is
+  //    full);
+  //  - a request that waits longer fails as a lost connection (UNAVAILABLE);
+  //    on a connection with watches it gets at least two thirds of the
+  //    bound, as the bound runs from the last byte received;
+  //  - a client with watches asks xenstored something cheap whenever it has
+  //    not for a third of the bound, so that an idle but live connection is
+  //    never taken for a dead one; it must call NextWatchEvent that often.
+  // Only on xenstored's unix socket: the xenbus device (xenstored in a
+  // stub domain) has no bound, and a warning says so once.
+  absl::Duration request_timeout;
 };
 
 // UNAVAILABLE if xenstored cannot be reached.

@@ -3,10 +3,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "xen/errno_status.h"
 
 // The Xen release whose public headers this file is compiled against.
@@ -105,7 +105,7 @@ class XenctrlHypervisor : public Hypervisor {
           absl::StrCat("first domid ", first_domid, " is reserved"));
     }
     max_domains = std::min(max_domains, kDomidFirstReserved);
-    std::lock_guard<std::mutex> lock(list_mutex_);
+    absl::MutexLock lock(&list_mutex_);
     int count;
     int err = 0;
     auto start = std::chrono::steady_clock::now();
@@ -142,7 +142,7 @@ class XenctrlHypervisor : public Hypervisor {
       return absl::InvalidArgumentError(
           absl::StrCat("domid ", domid, " is reserved"));
     }
-    std::lock_guard<std::mutex> lock(list_mutex_);
+    absl::MutexLock lock(&list_mutex_);
     std::memset(domctl_, 0, sizeof(*domctl_));
     domctl_->cmd = XEN_DOMCTL_getdomaininfo;
     domctl_->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
@@ -171,7 +171,7 @@ class XenctrlHypervisor : public Hypervisor {
     auto start = std::chrono::steady_clock::now();
     int rc;
     {
-      std::lock_guard<std::mutex> lock(xc_mutex_);
+      absl::MutexLock lock(&xc_mutex_);
       rc = xc_physinfo(xch_, &info);
     }
     int err = rc < 0 ? errno : 0;
@@ -194,7 +194,7 @@ class XenctrlHypervisor : public Hypervisor {
   }
 
   absl::StatusOr<XenVersion> GetVersion() override {
-    std::lock_guard<std::mutex> lock(xc_mutex_);
+    absl::MutexLock lock(&xc_mutex_);
     XenVersion out;
     auto call = [&](int cmd, void* arg) {
       auto start = std::chrono::steady_clock::now();
@@ -261,7 +261,7 @@ class XenctrlHypervisor : public Hypervisor {
     auto start = std::chrono::steady_clock::now();
     int rc;
     {
-      std::lock_guard<std::mutex> lock(xc_mutex_);
+      absl::MutexLock lock(&xc_mutex_);
       rc = call();
     }
     int err = rc < 0 ? errno : 0;
@@ -276,11 +276,15 @@ class XenctrlHypervisor : public Hypervisor {
   xc_interface* xch_;
   const DomainListPath path_;
   CallObserver* observer_;
-  std::mutex list_mutex_;  // guards the hypercall buffers below
-  xen_domctl_getdomaininfo* list_buffer_ = nullptr;
-  xen_sysctl* sysctl_ = nullptr;
-  xen_domctl* domctl_ = nullptr;
-  std::mutex xc_mutex_;  // one libxenctrl call at a time
+  absl::Mutex list_mutex_;  // guards the hypercall buffers below
+  xen_domctl_getdomaininfo* list_buffer_ ABSL_PT_GUARDED_BY(list_mutex_) =
+      nullptr;
+  xen_sysctl* sysctl_ ABSL_PT_GUARDED_BY(list_mutex_) = nullptr;
+  xen_domctl* domctl_ ABSL_PT_GUARDED_BY(list_mutex_) = nullptr;
+  // One libxenctrl call at a time (xc_physinfo, xc_version and the
+  // control calls; the list path's xc_domain_getinfolist uses its own
+  // buffers under list_mutex_).
+  absl::Mutex xc_mutex_;
 };
 
 }  // namespace

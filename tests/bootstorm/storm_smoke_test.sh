@@ -59,4 +59,14 @@ for t in CREATED DESTROYED; do
   n=$(grep -c "^$t," "$dir/few.csv")
   [ "$n" -eq 40 ] || fail "few keys: $t: $n measured events, expected 40"
 done
+# Load, small: 12 watchers and 4 clients listing every domain as fast as
+# they can through the whole storm. Every watcher converges and every
+# query succeeds (the figures at 1000 domains, 200 watchers and 50 query
+# clients are BENCHMARKS.md's).
+"$bootstorm" --dir "$dir" --socket "$dir/x.sock" --domains 20 --watchers 12 \
+  --query-clients 4 --no-pause-phase --agent-pid "$agent" \
+  >"$dir/storm.out" 2>&1 || fail "bootstorm --query-clients 4 exited $?"
+grep -q "result:   every client converged" "$dir/storm.out" || fail "load: not converged"
+grep -Eq "queries: +[1-9][0-9]* full listings by 4 clients .* 0 failed" \
+  "$dir/storm.out" || fail "load: no query, or one failed"
 echo PASS

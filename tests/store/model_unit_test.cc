@@ -7,6 +7,7 @@
 // Debian's real xenstored and the simulated hypervisor under libxenctrl.
 #include <cerrno>
 #include <memory>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "store/domain_model.h"
@@ -106,33 +107,142 @@ TEST_F(ModelUnitTest, ALifecycleReachesTheModel) {
 // The sweeper and the reconciler alone, on the caller's thread: no
 // watcher, no timer, so that each injected failure meets the sweep the
 // test makes.
-TEST(SweepUnitTest, AFailedSweepDropsNoDomainAndIsCounted) {
-  MemoryHypervisor memory;
-  FaultyHypervisor hypervisor(&memory);
-  memory.Create(MemoryHypervisor::Running(3, 3));
-  DomainStore store({"inst", 1000});
-  Reconciler reconciler(&store);
-  Sweeper sweeper(&hypervisor, absl::Hours(1),
-                  [&](const SweepResult& sweep) { reconciler.OnSweep(sweep); });
-  ASSERT_OK(sweeper.SweepNow(SweepCause::kTimer));
-  ASSERT_NE(store.snapshot()->domains.Get(3), nullptr);
-  const uint64_t revision = store.revision();
+class SweepUnitTest : public ::testing::Test {
+ protected:
+  SweepUnitTest() { memory_.Create(MemoryHypervisor::Running(3, 3)); }
+  // A test that failed while a sweep was held must not hang in ~Sweeper.
+  void TearDown() override { hypervisor_.ReleaseList(); }
+
+  MemoryHypervisor memory_;
+  FaultyHypervisor hypervisor_{&memory_};
+  DomainStore store_{{"inst", 1000}};
+  Reconciler reconciler_{&store_};
+  Sweeper sweeper_{
+      &hypervisor_, absl::Seconds(1),
+      [this](const SweepResult& sweep) { reconciler_.OnSweep(sweep); }};
+};
+
+TEST_F(SweepUnitTest, AFailedHypercallIsTriedAgainWithinTheSweep) {
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  hypervisor_.FailListWith({EAGAIN, EINTR});
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  EXPECT_EQ(hypervisor_.list_calls(), 4u);  // 1, then 3 for the second
+  const SweepStats stats = sweeper_.stats();
+  EXPECT_EQ(stats.sweeps, 2u);
+  EXPECT_EQ(stats.failures, 2u);
+  EXPECT_EQ(stats.consecutive_failures, 0u);
+  EXPECT_FALSE(SweepFreshness(stats, absl::Seconds(1), stats.last_time).stale);
+}
+
+TEST_F(SweepUnitTest, AFailedSweepDropsNoDomainAndMakesTheModelStale) {
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  ASSERT_NE(store_.snapshot()->domains.Get(3), nullptr);
+  const uint64_t revision = store_.revision();
+  const absl::Time last_good = sweeper_.stats().last_time;
+  absl::Time first_failure;
+  uint64_t failed_sweeps = 0;
   for (int err : {EAGAIN, EINTR, EFAULT, ENOMEM}) {
-    hypervisor.FailListWith({err});
-    absl::Status sweep = sweeper.SweepNow(SweepCause::kTimer);
+    // Every attempt of the sweep fails.
+    hypervisor_.FailListWith({err, err, err});
+    const absl::Time before = absl::Now();
+    absl::Status sweep = sweeper_.SweepNow(SweepCause::kTimer);
     EXPECT_EQ(xen::StatusErrno(sweep), err) << sweep;
+    if (++failed_sweeps == 1) first_failure = before;
     // The last good snapshot still answers, every domain in it.
-    EXPECT_NE(store.snapshot()->domains.Get(3), nullptr);
-    EXPECT_NE(store.snapshot()->domains.Get(0), nullptr);
+    EXPECT_NE(store_.snapshot()->domains.Get(3), nullptr);
+    EXPECT_NE(store_.snapshot()->domains.Get(0), nullptr);
+    const SweepStats stats = sweeper_.stats();
+    EXPECT_EQ(stats.consecutive_failures, failed_sweeps);
+    EXPECT_EQ(stats.last_time, last_good);
+    EXPECT_NE(stats.last_error.find(std::to_string(err)), std::string::npos)
+        << stats.last_error;
+    // Stale since the first failure of the burst, however many follow.
+    if (failed_sweeps == 1) {
+      EXPECT_GE(stats.failing_since, first_failure);
+      first_failure = stats.failing_since;
+    }
+    const Freshness freshness =
+        SweepFreshness(stats, absl::Seconds(1), absl::Now());
+    EXPECT_TRUE(freshness.stale);
+    EXPECT_EQ(freshness.since, first_failure);
   }
-  EXPECT_EQ(sweeper.stats().failures, 4u);
-  EXPECT_EQ(sweeper.stats().sweeps, 1u);
-  EXPECT_EQ(store.revision(), revision);  // no event at all
-  // The next good sweep sees what changed meanwhile.
-  ASSERT_OK(memory.PauseDomain(3));
-  ASSERT_OK(sweeper.SweepNow(SweepCause::kTimer));
-  EXPECT_EQ(store.snapshot()->domains.Get(3)->state(), v1::DOMAIN_STATE_PAUSED);
-  EXPECT_EQ(hypervisor.list_calls(), 6u);
+  EXPECT_EQ(sweeper_.stats().failures, 12u);
+  EXPECT_EQ(sweeper_.stats().sweeps, 1u);
+  EXPECT_EQ(store_.revision(), revision);  // no event at all
+  // The next good sweep sees what changed meanwhile, and ends the burst.
+  ASSERT_OK(memory_.PauseDomain(3));
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  EXPECT_EQ(store_.snapshot()->domains.Get(3)->state(),
+            v1::DOMAIN_STATE_PAUSED);
+  EXPECT_EQ(hypervisor_.list_calls(), 14u);
+  const SweepStats stats = sweeper_.stats();
+  EXPECT_EQ(stats.consecutive_failures, 0u);
+  EXPECT_FALSE(SweepFreshness(stats, absl::Seconds(1), stats.last_time).stale);
+}
+
+TEST_F(SweepUnitTest, ABurstOfFailuresIsLoggedOnceAndSoIsItsEnd) {
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) {
+    hypervisor_.FailListWith({ENOMEM, ENOMEM, ENOMEM});
+    EXPECT_FALSE(sweeper_.SweepNow(SweepCause::kTimer).ok());
+  }
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  auto count = [&](const std::string& event) {
+    size_t n = 0;
+    for (size_t at = log.find(event); at != std::string::npos;
+         at = log.find(event, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("sweep_failing"), 1u) << log;
+  EXPECT_EQ(count("sweep_recovered"), 1u) << log;
+  EXPECT_NE(log.find("failed_sweeps=5"), std::string::npos) << log;
+}
+
+// A hypercall that hangs fails nothing: the model grows stale by age.
+TEST(SweepFreshnessTest, NoGoodSweepForThreeIntervalsIsStale) {
+  SweepStats stats;
+  EXPECT_FALSE(SweepFreshness(stats, absl::Seconds(1), absl::Now()).stale)
+      << "never swept: nothing served yet, nothing stale";
+  // The last good sweep started at 1000 s and took half a second.
+  stats.sweeps = 1;
+  stats.last_time = absl::FromUnixSeconds(1000);
+  stats.last_duration = absl::Milliseconds(500);
+  EXPECT_FALSE(
+      SweepFreshness(stats, absl::Seconds(1), absl::FromUnixSeconds(1003))
+          .stale);
+  const Freshness old =
+      SweepFreshness(stats, absl::Seconds(1), absl::FromUnixSeconds(1005));
+  EXPECT_TRUE(old.stale);
+  EXPECT_EQ(old.since, absl::FromUnixMillis(1003500));
+}
+
+// Queries keep the last good sweep while the hypercall hangs, the model
+// turns stale only by age, and the sweep asked for meanwhile comes once the
+// hypercall returns.
+TEST_F(SweepUnitTest, AHangingHypercallKeepsServingTheLastGoodSweep) {
+  ASSERT_OK(sweeper_.SweepNow(SweepCause::kTimer));
+  StoreEvents events(&store_);
+  ASSERT_OK(memory_.PauseDomain(3));
+  hypervisor_.HoldList();
+  sweeper_.Start();
+  sweeper_.Trigger(SweepCause::kWatch);
+  ASSERT_TRUE(hypervisor_.WaitUntilListHeld());
+  const SweepStats during = sweeper_.stats();
+  EXPECT_NE(during.running_since, absl::InfinitePast());
+  EXPECT_EQ(during.consecutive_failures, 0u);
+  EXPECT_EQ(store_.snapshot()->domains.Get(3)->state(),
+            v1::DOMAIN_STATE_RUNNING);
+  hypervisor_.ReleaseList();
+  ASSERT_TRUE(events.WaitUntil([](const auto& all) {
+    return HasTransition(all, 3, v1::TRANSITION_PAUSED);
+  }));
+  sweeper_.Stop();
+  EXPECT_EQ(sweeper_.stats().running_since, absl::InfinitePast());
 }
 
 TEST_F(ModelUnitTest, AXenstoredCrashIsFollowedByReconnectAndResync) {

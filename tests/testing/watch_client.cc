@@ -263,6 +263,7 @@ void WatchClient::Apply(const v1::WatchDomainsResponse& m) {
       }
       if (type == v1::EVENT_TYPE_DELETED) {
         state_.domains.erase(domid);
+        ++state_.deletions_by_uuid[m.domain().uuid()];
       } else {
         state_.domains[domid] = m.domain();
       }

@@ -77,6 +77,8 @@ struct WatchClientState {
   std::vector<v1::ResyncReason> resyncs;  // RESYNC_REQUIRED received
   // Every non-empty name each domain (by uuid) was seen with, in any event.
   std::map<std::string, std::set<std::string>> names_by_uuid;
+  // DELETED events received, by the uuid they carried.
+  std::map<std::string, int> deletions_by_uuid;
   std::vector<std::string> violations;
 };
 

@@ -4,7 +4,9 @@
 // the agent's event
 // stream; then shuts them all down and destroys them. After each phase it
 // checks that every client's model equals the hypervisor's ground truth,
-// and at the end it reports rates and event latencies.
+// and at the end it reports rates and event latencies. Query clients
+// (--query-clients) can list the domains meanwhile, for the load the
+// agent serves besides its streams.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -22,6 +24,7 @@
 #include "common/process_cpu.h"
 #include "sim/toolstack.h"
 #include "tools/bootstorm/latency_report.h"
+#include "tools/bootstorm/query_load.h"
 #include "tools/bootstorm/stalled_watcher.h"
 #include "tools/bootstorm/watch_recorder.h"
 #include "xen/types.h"
@@ -43,6 +46,7 @@ struct Options {
   int agent_pid = 0;
   std::string keys = "libxl";
   int stalled = 0;
+  int query_clients = 0;
 };
 
 // A process's resident set (VmRSS) in MiB, or -1.
@@ -278,6 +282,12 @@ int Run(int argc, char** argv) {
                  "checked, the others must converge as usual")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  app.add_option("--query-clients", o.query_clients,
+                 "Clients listing every domain (ListDomains, all pages) as "
+                 "fast as they can from the boot's start to the end, each on "
+                 "a connection of its own; their query latency is reported")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   app.add_option("--converge-timeout", o.converge_timeout,
                  "Seconds the clients get to match the hypervisor after each "
                  "phase")
@@ -354,6 +364,10 @@ int Run(int argc, char** argv) {
   }
   Storm storm(o, toolstack->get(), &watchers);
   bool ok = true;
+  std::unique_ptr<QueryLoad> queries;
+  if (o.query_clients > 0) {
+    queries = std::make_unique<QueryLoad>("unix:" + o.socket, o.query_clients);
+  }
 
   std::printf("bootstorm: booting %d domains (%s keys), %d watch client(s)%s\n",
               o.domains, o.keys.c_str(), o.watchers,
@@ -410,6 +424,12 @@ int Run(int argc, char** argv) {
     down_use = down_cpu.Used();
   }
 
+  QueryLoadReport query_report;
+  if (queries) {
+    queries->Stop();
+    query_report = queries->Report();
+  }
+
   std::printf("\nbootstorm summary\n");
   std::printf("  boot:     %zu domains in %.2f s (%.1f domains/s)%s\n",
               booted.size(), boot_seconds, booted.size() / boot_seconds,
@@ -417,6 +437,21 @@ int Run(int argc, char** argv) {
   if (o.teardown) {
     std::printf("  teardown: shutdown + destroy in %.2f s%s\n", down_seconds,
                 CpuText(down_use).c_str());
+  }
+  if (queries) {
+    const LatencyHistogram& h = query_report.latency;
+    std::printf(
+        "  queries:  %llu full listings by %d clients (%.0f/s), p50 %.2f ms, "
+        "p99 %.2f ms, max %.2f ms, %llu failed%s%s\n",
+        static_cast<unsigned long long>(query_report.queries), o.query_clients,
+        query_report.queries /
+            std::max(absl::ToDoubleSeconds(query_report.elapsed), 1e-9),
+        absl::ToDoubleMilliseconds(h.Quantile(0.5)),
+        absl::ToDoubleMilliseconds(h.Quantile(0.99)),
+        absl::ToDoubleMilliseconds(h.max()),
+        static_cast<unsigned long long>(query_report.errors),
+        query_report.errors ? ": " : "", query_report.first_error.c_str());
+    ok = ok && query_report.errors == 0 && query_report.queries > 0;
   }
   std::vector<WatchRecorder::Snapshot> received;
   for (size_t i = 0; i < watchers.size(); ++i) {

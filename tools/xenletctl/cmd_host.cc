@@ -57,6 +57,17 @@ std::vector<std::pair<std::string, std::string>> HostPairs(const Host& host) {
       {"sweep_last_duration",
        Duration(sweep.last_duration(), sweep.has_last_duration())},
       {"sweeps_total", absl::StrCat(sweep.sweeps_total())},
+      {"sweep_failures_total", absl::StrCat(sweep.failures_total())},
+      {"model_stale",
+       sweep.stale()
+           ? absl::StrCat("yes, since ",
+                          Time(sweep.stale_since(), sweep.has_stale_since()),
+                          " (", sweep.consecutive_failures(), " failed sweeps",
+                          sweep.last_error().empty()
+                              ? ""
+                              : absl::StrCat(": ", sweep.last_error()),
+                          ")")
+           : "no"},
       {"sweep_repairs_total", absl::StrCat(sweep.repairs_total())},
       {"hypercalls_total", absl::StrCat(sweep.hypercalls_total())},
       {"xenstore_state", XenstoreStateName(xs.state())},

@@ -1,7 +1,8 @@
 // A Hypervisor decorator that fails or delays the sweep's hypercall on
 // demand, the faults a real host shows under load or during a migration:
 // EAGAIN, EINTR, EFAULT, ENOMEM from XEN_SYSCTL_getdomaininfolist, and
-// calls that take seconds. Every other call passes through.
+// calls that take seconds or hang until released. Every other call passes
+// through.
 #ifndef XENLET_XEN_TESTING_FAULTY_HYPERVISOR_H_
 #define XENLET_XEN_TESTING_FAULTY_HYPERVISOR_H_
 
@@ -32,6 +33,22 @@ class FaultyHypervisor : public ForwardingHypervisor {
     absl::MutexLock lock(&mutex_);
     delay_ = delay;
   }
+  // Until ReleaseList, every GetDomainInfoList waits inside the call: a
+  // hypercall that hangs, for as long as the test wants.
+  void HoldList() {
+    absl::MutexLock lock(&mutex_);
+    held_ = true;
+  }
+  void ReleaseList() {
+    absl::MutexLock lock(&mutex_);
+    held_ = false;
+  }
+  // Waits (bounded) until a call is held; false on timeout.
+  bool WaitUntilListHeld(absl::Duration timeout = absl::Seconds(20)) {
+    absl::MutexLock lock(&mutex_);
+    auto waiting = [this] { return waiting_ > 0; };
+    return mutex_.AwaitWithTimeout(absl::Condition(&waiting), timeout);
+  }
   // Calls of GetDomainInfoList that reached this decorator.
   uint64_t list_calls() const {
     absl::MutexLock lock(&mutex_);
@@ -50,6 +67,10 @@ class FaultyHypervisor : public ForwardingHypervisor {
         errnos_.pop_front();
       }
       delay = delay_;
+      ++waiting_;
+      auto released = [this] { return !held_; };
+      mutex_.Await(absl::Condition(&released));
+      --waiting_;
     }
     if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
     if (err != 0) {
@@ -64,6 +85,8 @@ class FaultyHypervisor : public ForwardingHypervisor {
   std::deque<int> errnos_ ABSL_GUARDED_BY(mutex_);
   absl::Duration delay_ ABSL_GUARDED_BY(mutex_);
   uint64_t list_calls_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool held_ ABSL_GUARDED_BY(mutex_) = false;
+  int waiting_ ABSL_GUARDED_BY(mutex_) = 0;  // calls held right now
 };
 
 }  // namespace xenlet::xen::testing
