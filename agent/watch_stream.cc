@@ -106,6 +106,7 @@ void WatchStream::FillEvent(const store::Event& event, v1::EventType type,
       absl::StrCat(static_cast<int>(type), coalesced ? "c" : "",
                    merged ? "m" : "", "|", mask_key_);
   encoded_ = event.encoded.Get(form, [&] {
+    mutex_.AssertHeld();  // Get calls it at once, on this thread
     Marker(type, event.revision);
     FillDomain(*event.domain, nullptr);
     message_.set_transition(event.transition);
@@ -126,6 +127,7 @@ bool WatchStream::NextInitial() {
   bool found = false;
   if (wanted) {
     snapshot.domains.ForEachFrom(cursor_, [&](const store::DomainPtr& d) {
+      mutex_.AssertHeld();  // ForEachFrom calls it on this thread
       cursor_ = d->domid() + 1;
       if (!filter_.Matches(*d)) return true;
       Marker(v1::EVENT_TYPE_ADDED, snapshot.revision);
@@ -157,6 +159,7 @@ bool WatchStream::NextStats() {
   bool found = false;
   stats_snapshot_->domains.ForEachFrom(
       stats_cursor_, [&](const store::DomainPtr& d) {
+        mutex_.AssertHeld();  // ForEachFrom calls it on this thread
         stats_cursor_ = d->domid() + 1;
         if (!filter_.Matches(*d)) return true;
         Marker(v1::EVENT_TYPE_STATS, stats_snapshot_->revision);

@@ -47,7 +47,10 @@ void XenstoreReader::Loop() {
     Job job;
     {
       absl::MutexLock lock(&mutex_);
-      auto ready = [this] { return stop_ || !jobs_.empty(); };
+      auto ready = [this] {
+        mutex_.AssertHeld();  // Await calls it with the lock held
+        return stop_ || !jobs_.empty();
+      };
       mutex_.Await(absl::Condition(&ready));
       if (jobs_.empty()) return;  // stopping, nothing left
       job = std::move(jobs_.front());

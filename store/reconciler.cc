@@ -137,6 +137,7 @@ bool Reconciler::OnSweep(const SweepResult& sweep,
     changes.push_back(std::move(c));
   };
   auto remove = [&](Slot& slot) {
+    mutex_.AssertHeld();  // called below, under the lock
     auto it = domains_.find(slot.info.domid);
     change(v1::EVENT_TYPE_DELETED, v1::TRANSITION_DESTROYED, slot.info,
            it->second);

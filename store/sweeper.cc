@@ -152,7 +152,10 @@ void Sweeper::Loop() {
     SweepCause cause;
     {
       absl::MutexLock lock(&mutex_);
-      auto ready = [this] { return stop_ || pending_; };
+      auto ready = [this] {
+        mutex_.AssertHeld();  // Await calls it with the lock held
+        return stop_ || pending_;
+      };
       mutex_.AwaitWithDeadline(absl::Condition(&ready), next);
       if (stop_) return;
       cause = pending_ ? pending_cause_ : SweepCause::kTimer;

@@ -329,7 +329,10 @@ absl::Status XenstoreWatcher::Reconnect() {
                   {"retry_in_ms", absl::ToInt64Milliseconds(backoff)}});
     }
     absl::MutexLock lock(&mutex_);
-    auto stopping = [this] { return stop_; };
+    auto stopping = [this] {
+      mutex_.AssertHeld();  // Await calls it with the lock held
+      return stop_;
+    };
     mutex_.AwaitWithTimeout(absl::Condition(&stopping), backoff);
     backoff = std::min(backoff * 2, options_.reconnect_max);
   }
@@ -389,7 +392,10 @@ void XenstoreWatcher::Loop() {
         LogWarning("xenstore_error",
                    {{"error", std::string(status.message())}});
         absl::MutexLock lock(&mutex_);
-        auto stopping = [this] { return stop_; };
+        auto stopping = [this] {
+      mutex_.AssertHeld();  // Await calls it with the lock held
+      return stop_;
+    };
         mutex_.AwaitWithTimeout(absl::Condition(&stopping),
                                 absl::Milliseconds(100));
       }

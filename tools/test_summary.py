@@ -2,7 +2,9 @@
 """Counts test cases of a `bazel test` run: prints "N passed, N failed".
 
 argv: the run's output, the bazel-testlogs directory, bazel's exit code,
-and optionally tools/fuzz.sh's output (each fuzz target one case).
+then any number of logs of tools/fuzz.sh and tools/sanitize.sh, whose
+lines "KIND NAME: passed" or "KIND NAME: failed" count one case each (a
+fuzz target, a target under a sanitizer, an analysis).
 For each target line of Bazel's summary, the cases come from the target's
 test.xml (gtest's own, or Bazel's one-case file for shell tests). A target
 that failed to build, timed out without cases, or has no XML counts as one
@@ -55,11 +57,15 @@ def main():
                     passed += 1
                 elif status != 'SKIPPED':
                     failed += 1
-    # tools/fuzz.sh's lines: "fuzz NAME: passed ..." or "... failed ...".
-    if len(sys.argv) > 4 and os.path.exists(sys.argv[4]):
-        with open(sys.argv[4], errors='replace') as f:
+    # tools/fuzz.sh's and tools/sanitize.sh's lines: "KIND NAME: passed
+    # ..." or "KIND NAME: failed ...".
+    for extra in sys.argv[4:]:
+        if not os.path.exists(extra):
+            continue
+        with open(extra, errors='replace') as f:
             for line in f:
-                m = re.match(r'fuzz \S+: (passed|failed)', line)
+                m = re.match(r'(?:fuzz|asan|tsan|analysis) \S+: (passed|failed)',
+                             line)
                 if m:
                     if m.group(1) == 'passed':
                         passed += 1

@@ -254,7 +254,8 @@ class GroundTruthBase : public ::testing::Test {
         out->push_back(absl::StrCat(who, ": domid ", info.domid, ": ", diff));
       }
     }
-    for (const auto& [domid, d] : domains) {
+    for (const auto& [held, d] : domains) {
+      const uint32_t domid = held;  // clang-14 cannot capture a binding
       if (!absl::c_any_of(infos, [&](const xen::DomainInfo& i) {
             return i.domid == domid;
           })) {

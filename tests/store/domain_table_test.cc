@@ -90,7 +90,10 @@ TEST(DomainTableTest, MatchesAReferenceMapUnderRandomChanges) {
     }
     if (step % 997 == 0) kept.emplace_back(builder.Build(), reference);
   }
-  for (const auto& [table, expected] : kept) {
+  for (const auto& kept_pair : kept) {
+    // Not a structured binding: clang-14 cannot capture one in a lambda.
+    const auto& table = kept_pair.first;
+    const auto& expected = kept_pair.second;
     ASSERT_EQ(table.size(), expected.size());
     auto it = expected.begin();
     table.ForEach([&](const DomainPtr& d) {

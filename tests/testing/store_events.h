@@ -29,7 +29,7 @@ class StoreEvents {
   std::vector<store::QueuedEvent> All();
 
  private:
-  void Drain();
+  void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   store::DomainStore* const store_;
   std::shared_ptr<store::Subscription> subscription_;

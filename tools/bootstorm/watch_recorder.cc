@@ -17,7 +17,10 @@ WatchRecorder::~WatchRecorder() { Stop(); }
 absl::Status WatchRecorder::Start(absl::Duration timeout) {
   thread_ = std::thread([this] { Run(); });
   absl::MutexLock lock(&mutex_);
-  auto ready = [this] { return synced_ || done_; };
+  auto ready = [this] {
+    mutex_.AssertHeld();  // Await calls it with the lock held
+    return synced_ || done_;
+  };
   if (!mutex_.AwaitWithTimeout(absl::Condition(&ready), timeout)) {
     return absl::DeadlineExceededError("no SYNCED from the agent");
   }

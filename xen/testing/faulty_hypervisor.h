@@ -46,7 +46,10 @@ class FaultyHypervisor : public ForwardingHypervisor {
   // Waits (bounded) until a call is held; false on timeout.
   bool WaitUntilListHeld(absl::Duration timeout = absl::Seconds(20)) {
     absl::MutexLock lock(&mutex_);
-    auto waiting = [this] { return waiting_ > 0; };
+    auto waiting = [this] {
+      mutex_.AssertHeld();  // Await calls it with the lock held
+      return waiting_ > 0;
+    };
     return mutex_.AwaitWithTimeout(absl::Condition(&waiting), timeout);
   }
   // Calls of GetDomainInfoList that reached this decorator.
@@ -68,7 +71,10 @@ class FaultyHypervisor : public ForwardingHypervisor {
       }
       delay = delay_;
       ++waiting_;
-      auto released = [this] { return !held_; };
+      auto released = [this] {
+        mutex_.AssertHeld();  // Await calls it with the lock held
+        return !held_;
+      };
       mutex_.Await(absl::Condition(&released));
       --waiting_;
     }

@@ -204,6 +204,7 @@ absl::Status MemoryHypervisor::UnpauseDomain(Domid domid) {
 
 absl::Status MemoryHypervisor::DestroyDomain(Domid domid) {
   return Control(domid, "destroy", [&](auto it) {
+    mutex_.AssertHeld();  // Control calls it with the lock held
     // domain_kill: dying until its last reference goes; destroying a
     // dying domain again succeeds.
     if (keep_dying_) {

@@ -389,8 +389,8 @@ class Connection : public XenstoreClient {
   const std::shared_ptr<State>& shared_state() { return state_; }
   uint64_t epoch() const { return epoch_; }
 
-  // Under state_->mutex: counts one request, or fails if xenstored died.
-  absl::Status Request() {
+  // Counts one request, or fails if xenstored died.
+  absl::Status Request() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mutex) {
     if (lost_ || !state_->up || state_->epoch != epoch_) return Lost();
     ++state_->requests;
     return absl::OkStatus();
