@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/field_mask.h"
 #include "agent/shared_bytes.h"
+#include "common/happens_before.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace xenlet::agent {
@@ -252,6 +253,7 @@ void WatchStream::Pump() {
   }
   // Outside the lock: the reaction may run at once on another thread.
   // out_ is not touched again until OnWriteDone.
+  XENLET_HAPPENS_BEFORE(this);  // gRPC hands the stream to that thread
   if (finish) {
     Finish(finish_status);
   } else {
@@ -260,6 +262,7 @@ void WatchStream::Pump() {
 }
 
 void WatchStream::OnWriteDone(bool ok) {
+  XENLET_HAPPENS_AFTER(this);
   {
     absl::MutexLock lock(&mutex_);
     writing_ = false;
@@ -299,10 +302,12 @@ void WatchStream::End(const grpc::Status& status) {
 }
 
 void WatchStream::OnCancel() {
+  XENLET_HAPPENS_AFTER(this);
   End(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
 }
 
 void WatchStream::OnDone() {
+  XENLET_HAPPENS_AFTER(this);
   store_->Unwatch(begin_.subscription);
   on_done_(this);
   delete this;

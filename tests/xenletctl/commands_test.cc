@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -75,7 +75,7 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
   grpc::Status ListDomains(grpc::ServerContext*,
                            const ListDomainsRequest* request,
                            xenlet::v1::ListDomainsResponse* response) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     list_requests_.push_back(*request);
     // Tokens are "p<index of the next domain>".
     size_t start = 0;
@@ -122,7 +122,7 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
       grpc::ServerWriter<WatchDomainsResponse>* writer) override {
     Stream stream;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       size_t call = watch_requests_.size();
       watch_requests_.push_back(*request);
       if (call >= streams.size()) {
@@ -143,18 +143,18 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
   }
 
   std::vector<ListDomainsRequest> list_requests() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return list_requests_;
   }
   std::vector<WatchDomainsRequest> watch_requests() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return watch_requests_;
   }
 
  private:
-  std::mutex mu_;
-  std::vector<ListDomainsRequest> list_requests_;
-  std::vector<WatchDomainsRequest> watch_requests_;
+  absl::Mutex mu_;
+  std::vector<ListDomainsRequest> list_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<WatchDomainsRequest> watch_requests_ ABSL_GUARDED_BY(mu_);
 };
 
 // Test double of xenlet.v1.HostService.

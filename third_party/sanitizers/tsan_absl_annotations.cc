@@ -282,5 +282,9 @@ extern "C" const char* __tsan_default_suppressions() {
          "called_from_lib:libgpr.so\n"
          "called_from_lib:libprotobuf.so\n"
          "called_from_lib:libabsl_synchronization.so\n"
-         "called_from_lib:libabsl_graphcycles_internal.so\n";
+         "called_from_lib:libabsl_graphcycles_internal.so\n"
+         "called_from_lib:libabsl_status.so\n"
+         "called_from_lib:libabsl_cord.so\n"
+         "called_from_lib:libabsl_cord_internal.so\n"
+         "called_from_lib:libabsl_time_zone.so\n";
 }

@@ -12,33 +12,31 @@
 namespace xenlet::ctl {
 
 void StopToken::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   stopped_ = true;
   if (context_ != nullptr) context_->TryCancel();
-  stopped_cv_.notify_all();
 }
 
 bool StopToken::stopped() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stopped_;
 }
 
 bool StopToken::Attach(grpc::ClientContext* context) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (stopped_) return false;
   context_ = context;
   return true;
 }
 
 void StopToken::Detach() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   context_ = nullptr;
 }
 
 bool StopToken::WaitFor(absl::Duration timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  stopped_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                       [this] { return stopped_; });
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopped_), timeout);
   return stopped_;
 }
 

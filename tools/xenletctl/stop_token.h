@@ -3,10 +3,9 @@
 #ifndef XENLET_TOOLS_XENLETCTL_STOP_TOKEN_H_
 #define XENLET_TOOLS_XENLETCTL_STOP_TOKEN_H_
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace grpc {
@@ -30,12 +29,9 @@ class StopToken {
   bool WaitFor(absl::Duration timeout);
 
  private:
-  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
-  // ThreadSanitizer, which then reports false races on everything it guards.
-  mutable std::mutex mu_;
-  std::condition_variable stopped_cv_;
-  bool stopped_ = false;                    // guarded by mu_
-  grpc::ClientContext* context_ = nullptr;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 // While alive, SIGINT and SIGTERM call token.Stop() instead of killing the
