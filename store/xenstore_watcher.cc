@@ -393,9 +393,9 @@ void XenstoreWatcher::Loop() {
                    {{"error", std::string(status.message())}});
         absl::MutexLock lock(&mutex_);
         auto stopping = [this] {
-      mutex_.AssertHeld();  // Await calls it with the lock held
-      return stop_;
-    };
+          mutex_.AssertHeld();  // Await calls it with the lock held
+          return stop_;
+        };
         mutex_.AwaitWithTimeout(absl::Condition(&stopping),
                                 absl::Milliseconds(100));
       }
