@@ -66,7 +66,7 @@ enum class Liveness { kAnswers, kSilent, kUnreachable };
 // would block for good. Asked first, this connection is accepted and
 // answered by a live xenstored, which leaves its backlog empty for
 // libxenstore's connection; a stopped one leaves it waiting only this long.
-Liveness Probe(const std::string& path, absl::Duration timeout) {
+Liveness AskDaemon(const std::string& path, absl::Duration timeout) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Liveness::kUnreachable;
   timeval tv = absl::ToTimeval(timeout);
@@ -593,7 +593,7 @@ absl::StatusOr<std::unique_ptr<XenstoreClient>> OpenLibxenstoreClient(
   if (options.request_timeout > absl::ZeroDuration()) {
     struct stat st;
     if (stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
-        Probe(path, options.request_timeout) == Liveness::kSilent) {
+        AskDaemon(path, options.request_timeout) == Liveness::kSilent) {
       return absl::UnavailableError(
           absl::StrCat("xenstored at ", path, " does not answer within ",
                        absl::FormatDuration(options.request_timeout),
