@@ -81,7 +81,12 @@ WatchStream::WatchStream(store::DomainStore* store,
   next_stats_ = last_write_ + stats_interval_;
 }
 
-void WatchStream::Start() { Pump(); }
+void WatchStream::Start() {
+  // Everything the creating thread did is visible to gRPC's callbacks,
+  // whether this first Pump writes or waits for an event.
+  XENLET_HAPPENS_BEFORE(this);
+  Pump();
+}
 
 void WatchStream::Marker(v1::EventType type, uint64_t revision) {
   message_.Clear();
