@@ -313,6 +313,9 @@ void WatchStream::OnCancel() {
 
 void WatchStream::OnDone() {
   XENLET_HAPPENS_AFTER(this);
+  // Whoever used the mutex last (OnCancel's End, a tick) is done with it
+  // before it is destroyed.
+  { absl::MutexLock lock(&mutex_); }
   store_->Unwatch(begin_.subscription);
   on_done_(this);
   delete this;
