@@ -278,6 +278,9 @@ void WatchStream::OnWriteDone(bool ok) {
     }
   }
   Pump();
+  // gRPC runs OnDone only once this reaction has returned: the stream is
+  // still here, and all this reaction did comes before OnDone.
+  XENLET_HAPPENS_BEFORE(this);
 }
 
 void WatchStream::Tick(absl::Time now) {
@@ -309,6 +312,7 @@ void WatchStream::End(const grpc::Status& status) {
 void WatchStream::OnCancel() {
   XENLET_HAPPENS_AFTER(this);
   End(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+  XENLET_HAPPENS_BEFORE(this);  // as in OnWriteDone
 }
 
 void WatchStream::OnDone() {
