@@ -5,13 +5,21 @@
 
 #include <memory>
 
+#include "common/happens_before.h"
+
 namespace xenlet::agent {
 
 grpc::ByteBuffer WrapShared(store::Encoded bytes) {
   auto* holder = new store::Encoded(std::move(bytes));
   grpc::Slice slice(
       const_cast<char*>((*holder)->data()), (*holder)->size(),
-      [](void* held) { delete static_cast<store::Encoded*>(held); }, holder);
+      [](void* held) {
+        XENLET_HAPPENS_AFTER(held);
+        delete static_cast<store::Encoded*>(held);
+      },
+      holder);
+  // gRPC drops the slice on whichever thread releases it last.
+  XENLET_HAPPENS_BEFORE(holder);
   return grpc::ByteBuffer(&slice, 1);
 }
 

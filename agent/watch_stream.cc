@@ -263,6 +263,10 @@ void WatchStream::Pump() {
     Finish(finish_status);
   } else {
     StartWrite(&out_);
+    // StartWrite read out_ on this thread before OnWriteDone can run. (Only
+    // TSan's bookkeeping is touched here, never the stream, which another
+    // thread may have finished meanwhile.)
+    XENLET_HAPPENS_BEFORE(this);
   }
 }
 

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/server.h"
+#include "common/happens_before.h"
 #include "gtest/gtest.h"
 #include "store/domain_store.h"
 #include "tests/testing/temp_dir.h"
@@ -45,6 +46,7 @@ class UnreadStream : public grpc::ClientReadReactor<v1::WatchDomainsResponse> {
   explicit UnreadStream(v1::DomainService::Stub* stub) {
     request_.set_initial_state(true);
     stub->async()->WatchDomains(&context_, &request_, this);
+    XENLET_HAPPENS_BEFORE(this);  // gRPC's threads take it from here
     StartCall();
   }
   // gRPC calls OnDone on this object: it must not be freed before.
@@ -53,6 +55,7 @@ class UnreadStream : public grpc::ClientReadReactor<v1::WatchDomainsResponse> {
     WaitDone(absl::Seconds(60));
   }
   void OnDone(const grpc::Status& status) override {
+    XENLET_HAPPENS_AFTER(this);
     absl::MutexLock lock(&mutex_);
     status_ = status;
     done_ = true;

@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "agent/server.h"
+#include "common/happens_before.h"
 #include "gtest/gtest.h"
 #include "store/domain_store.h"
 #include "tests/testing/temp_dir.h"
@@ -36,9 +37,11 @@ class Reader : public grpc::ClientReadReactor<v1::WatchDomainsResponse> {
     request_.set_initial_state(true);
     stub->async()->WatchDomains(&context_, &request_, this);
     StartRead(&event_);
+    XENLET_HAPPENS_BEFORE(this);  // gRPC's threads take it from here
     StartCall();
   }
   void OnReadDone(bool ok) override {
+    XENLET_HAPPENS_AFTER(this);
     if (!ok) return;
     {
       absl::MutexLock lock(mutex_);
@@ -48,6 +51,7 @@ class Reader : public grpc::ClientReadReactor<v1::WatchDomainsResponse> {
     StartRead(&event_);
   }
   void OnDone(const grpc::Status&) override {
+    XENLET_HAPPENS_AFTER(this);
     absl::MutexLock lock(mutex_);
     done_ = true;
   }
