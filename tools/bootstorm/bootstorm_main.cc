@@ -47,6 +47,7 @@ struct Options {
   std::string keys = "libxl";
   int stalled = 0;
   int query_clients = 0;
+  double query_interval_ms = 0;
 };
 
 // A process's resident set (VmRSS) in MiB, or -1.
@@ -288,6 +289,12 @@ int Run(int argc, char** argv) {
                  "a connection of its own; their query latency is reported")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  app.add_option("--query-interval-ms", o.query_interval_ms,
+                 "Each query client lists once every this many ms, its "
+                 "latency counted from when the query was due (0: as fast as "
+                 "it can)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60000.0));
   app.add_option("--converge-timeout", o.converge_timeout,
                  "Seconds the clients get to match the hypervisor after each "
                  "phase")
@@ -366,7 +373,9 @@ int Run(int argc, char** argv) {
   bool ok = true;
   std::unique_ptr<QueryLoad> queries;
   if (o.query_clients > 0) {
-    queries = std::make_unique<QueryLoad>("unix:" + o.socket, o.query_clients);
+    queries =
+        std::make_unique<QueryLoad>("unix:" + o.socket, o.query_clients,
+                                    absl::Milliseconds(o.query_interval_ms));
   }
 
   std::printf("bootstorm: booting %d domains (%s keys), %d watch client(s)%s\n",

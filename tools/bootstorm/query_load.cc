@@ -48,7 +48,9 @@ absl::Duration LatencyHistogram::Quantile(double q) const {
   return max_;
 }
 
-QueryLoad::QueryLoad(const std::string& target, int clients) {
+QueryLoad::QueryLoad(const std::string& target, int clients,
+                     absl::Duration interval)
+    : interval_(interval) {
   for (int i = 0; i < clients; ++i) {
     clients_.push_back(std::make_unique<Client>());
     Client* client = clients_.back().get();
@@ -72,8 +74,17 @@ void QueryLoad::Loop(Client* client, const std::string& target) {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto stub = v1::DomainService::NewStub(grpc::CreateCustomChannel(
       target, grpc::InsecureChannelCredentials(), args));
+  absl::Time due = absl::Now();
   while (!stop_.load(std::memory_order_relaxed)) {
-    const absl::Time start = absl::Now();
+    if (interval_ > absl::ZeroDuration()) {
+      // Paced: wait for the query's due time (a pacing delay, not
+      // synchronisation), and count from it.
+      if (due > absl::Now()) absl::SleepFor(due - absl::Now());
+    } else {
+      due = absl::Now();
+    }
+    const absl::Time start = due;
+    due += interval_;
     v1::ListDomainsRequest request;
     request.set_page_size(1000);
     grpc::Status status;

@@ -47,8 +47,12 @@ struct QueryLoadReport {
 
 class QueryLoad {
  public:
-  // Starts `clients` threads querying the agent at target.
-  QueryLoad(const std::string& target, int clients);
+  // Starts `clients` threads querying the agent at target: each as fast as
+  // it can (interval zero), or one query every `interval`, its latency then
+  // measured from when it was due (so that a slow answer delaying the next
+  // query is counted, not hidden).
+  QueryLoad(const std::string& target, int clients,
+            absl::Duration interval = absl::ZeroDuration());
   ~QueryLoad();  // Stop()
   // Stops every client and waits for them; idempotent.
   void Stop();
@@ -62,6 +66,7 @@ class QueryLoad {
   };
   void Loop(Client* client, const std::string& target);
 
+  const absl::Duration interval_;
   std::atomic<bool> stop_{false};
   const absl::Time start_ = absl::Now();
   absl::Time end_ = absl::InfiniteFuture();
