@@ -106,14 +106,20 @@ for watchers in "$@"; do
   # One line per run for plot_boot_rate.sh: the boot phase's figures.
   [ -f "$out/summary.csv" ] || echo "domains,watchers,stalled,keys,boot_s,domains_per_s,agent_cpu_s,xenstored_cpu_s,peak_rss_mib" >"$out/summary.csv"
   awk -v d="$domains" -v w="$watchers" -v s="$stalled" -v k="$keys" -v p="$peak" '
+    # "  boot:     N domains in T s (R domains/s)", then its CPU line.
+    function emit() { printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", d, w, s, k, t, r, a, x, p; pending = 0 }
+    pending && /^ +CPU: / {
+      if (match($0, /xenlet [0-9.]+ s/)) a = substr($0, RSTART + 7, RLENGTH - 9)
+      if (match($0, /xenstored [0-9.]+ s/)) x = substr($0, RSTART + 10, RLENGTH - 12)
+      emit(); next
+    }
+    pending { emit() }
     /^  boot: / {
-      line = $0; a = ""; x = ""
-      if (match(line, /xenlet [0-9.]+ s CPU/)) a = substr(line, RSTART + 7, RLENGTH - 13)
-      if (match(line, /xenstored [0-9.]+ s CPU/)) x = substr(line, RSTART + 10, RLENGTH - 16)
-      match(line, /in [0-9.]+ s/); t = substr(line, RSTART + 3, RLENGTH - 5)
-      match(line, /\([0-9.]+ domains\/s/); r = substr(line, RSTART + 1, RLENGTH - 11)
-      printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", d, w, s, k, t, r, a, x, p
-    }' "$dir/storm.out" >>"$out/summary.csv"
+      a = ""; x = ""; pending = 1
+      match($0, /in [0-9.]+ s/); t = substr($0, RSTART + 3, RLENGTH - 5)
+      match($0, /\([0-9.]+ domains\/s/); r = substr($0, RSTART + 1, RLENGTH - 11)
+    }
+    END { if (pending) emit() }' "$dir/storm.out" >>"$out/summary.csv"
   stop
   trap - EXIT
 done

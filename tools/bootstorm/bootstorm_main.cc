@@ -9,6 +9,7 @@
 // agent serves besides its streams.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "common/process_cpu.h"
 #include "sim/toolstack.h"
 #include "tools/bootstorm/latency_report.h"
+#include "tools/bootstorm/live_display.h"
 #include "tools/bootstorm/query_load.h"
 #include "tools/bootstorm/stalled_watcher.h"
 #include "tools/bootstorm/watch_recorder.h"
@@ -48,6 +50,9 @@ struct Options {
   int stalled = 0;
   int query_clients = 0;
   double query_interval_ms = 0;
+  std::string display = "lines";
+  double display_interval = 0;  // 0: 0.5 s on a terminal, 10 s otherwise
+  double sample_events = 1;
 };
 
 // A process's resident set (VmRSS) in MiB, or -1.
@@ -94,14 +99,16 @@ class CpuMeter {
   double agent0_, xenstored0_;
 };
 
-std::string CpuText(const CpuUse& use) {
+// "            CPU: xenlet 2.31 s, xenstored 90.12 s\n" (the summary's
+// second line of a phase), or "" if neither is known.
+std::string CpuLine(const CpuUse& use) {
   std::string out;
-  if (use.agent >= 0) out += absl::StrFormat("xenlet %.2f s CPU", use.agent);
+  if (use.agent >= 0) out += absl::StrFormat("xenlet %.2f s", use.agent);
   if (use.xenstored >= 0) {
-    out += absl::StrFormat("%sxenstored %.2f s CPU", out.empty() ? "" : ", ",
+    out += absl::StrFormat("%sxenstored %.2f s", out.empty() ? "" : ", ",
                            use.xenstored);
   }
-  return out.empty() ? "" : absl::StrCat(" (", out, ")");
+  return out.empty() ? "" : absl::StrCat("            CPU: ", out, "\n");
 }
 
 struct Expected {
@@ -147,14 +154,29 @@ std::string Compare(const std::vector<xen::DomainInfo>& truth,
 class Storm {
  public:
   Storm(const Options& options, sim::Toolstack* toolstack,
-        std::vector<std::unique_ptr<WatchRecorder>>* watchers)
-      : options_(options), toolstack_(toolstack), watchers_(watchers) {}
+        std::vector<std::unique_ptr<WatchRecorder>>* watchers,
+        LiveDisplay* display)
+      : options_(options),
+        toolstack_(toolstack),
+        watchers_(watchers),
+        display_(display) {}
+
+  // A line of progress: above the live panel, or on stdout.
+  void Say(const std::string& line) {
+    if (display_ != nullptr) {
+      display_->Print(line);
+    } else {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  }
 
   // Waits (bounded) until every client agrees with the hypervisor.
   bool Converge(const char* phase) {
     const absl::Time start = absl::Now();
     const absl::Time deadline =
         start + absl::Seconds(options_.converge_timeout);
+    if (display_ != nullptr) display_->SetConverging();
     std::string why;
     while (true) {
       std::vector<xen::DomainInfo> truth;
@@ -171,25 +193,28 @@ class Storm {
         if (!why.empty()) why = absl::StrCat("client ", i, ": ", why);
       }
       if (why.empty()) {
-        std::printf(
-            "  %s: every client matches the hypervisor (%zu domains) "
-            "after %.0f ms\n",
-            phase, truth.size(),
-            absl::ToDoubleMilliseconds(absl::Now() - start));
+        Say(absl::StrFormat(
+            "  %s: every client matches the hypervisor (%zu domain%s), "
+            "%.0f ms",
+            phase, truth.size(), truth.size() == 1 ? "" : "s",
+            absl::ToDoubleMilliseconds(absl::Now() - start)));
         return true;
       }
       if (absl::Now() > deadline) break;
       absl::SleepFor(absl::Milliseconds(20));  // polling a remote model
     }
-    std::printf("  %s: NOT converged after %.0f s: %s\n", phase,
-                options_.converge_timeout, why.c_str());
+    Say(absl::StrFormat("  %s: NOT converged after %.0f s: %s", phase,
+                        options_.converge_timeout, why));
     return false;
   }
 
   // Runs op for each domain, paced by --rate, with progress lines.
+  // `label` names the phase in the live panel.
   template <typename Op>
-  bool Phase(const char* verb, const std::vector<xen::Domid>& domids, Op op) {
+  bool Phase(const char* verb, const char* label,
+             const std::vector<xen::Domid>& domids, Op op) {
     const absl::Time start = absl::Now();
+    if (display_ != nullptr) display_->SetPhase(label, domids.size());
     size_t done = 0;
     const size_t step = std::max<size_t>(1, domids.size() / 10);
     for (xen::Domid domid : domids) {
@@ -202,7 +227,12 @@ class Storm {
                      std::string(s.message()).c_str());
         return false;
       }
-      if (++done % step == 0 || done == domids.size()) {
+      ++done;
+      if (display_ != nullptr) {
+        display_->SetDone(done);
+        continue;
+      }
+      if (done % step == 0 || done == domids.size()) {
         double secs = absl::ToDoubleSeconds(absl::Now() - start);
         std::string rss;
         if (options_.agent_pid > 0) {
@@ -224,6 +254,7 @@ class Storm {
   sim::Toolstack* toolstack_;
   std::vector<std::unique_ptr<WatchRecorder>>* watchers_;
   std::map<uint32_t, Expected> expected_;
+  LiveDisplay* display_;
 };
 
 int Run(int argc, char** argv) {
@@ -295,6 +326,25 @@ int Run(int argc, char** argv) {
                  "it can)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 60000.0));
+  app.add_option("--display", o.display,
+                 "lines: a progress line per tenth of each phase (for logs "
+                 "and scripts); live: a progress bar and a summary panel "
+                 "(domains by state, events/s, latency, the agent's I/O and "
+                 "CPU) redrawn in place on a terminal, printed every "
+                 "--display-interval otherwise, with a sample of the first "
+                 "client's events above it")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lines", "live"}));
+  app.add_option("--display-interval", o.display_interval,
+                 "Seconds between two panels of --display live (0: 0.5 on "
+                 "a terminal, 10 otherwise)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--sample-events", o.sample_events,
+                 "With --display live, at most this many of the first "
+                 "client's events printed per second (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1000.0));
   app.add_option("--converge-timeout", o.converge_timeout,
                  "Seconds the clients get to match the hypervisor after each "
                  "phase")
@@ -318,6 +368,12 @@ int Run(int argc, char** argv) {
     return 2;
   }
   if (o.socket.empty()) o.socket = o.dir + "/xenlet.sock";
+  if (o.display == "live" && o.watchers - o.stalled < 1) {
+    std::fprintf(stderr,
+                 "bootstorm: --display live needs a watch client that reads "
+                 "(--watchers more than --stalled)\n");
+    return 2;
+  }
   if (o.stalled > o.watchers) {
     std::fprintf(stderr, "bootstorm: --stalled %d is more than --watchers %d\n",
                  o.stalled, o.watchers);
@@ -359,17 +415,37 @@ int Run(int argc, char** argv) {
     }
     stalled.push_back(std::move(*w));
   }
+  // The display outlives the watchers: the first one calls it.
+  std::unique_ptr<LiveDisplay> display;
   std::vector<std::unique_ptr<WatchRecorder>> watchers;
   for (int i = 0; i < o.watchers - o.stalled; ++i) {
     watchers.push_back(std::make_unique<WatchRecorder>(channel));
-    if (auto s = watchers.back()->Start(absl::Seconds(10)); !s.ok()) {
+  }
+  const pid_t xenstored_pid = XenstoredPid(o.dir);
+  if (o.display == "live") {
+    LiveDisplayOptions d;
+    d.terminal = isatty(STDOUT_FILENO) == 1;
+    d.interval = absl::Seconds(o.display_interval > 0 ? o.display_interval
+                               : d.terminal           ? 0.5
+                                                      : 10);
+    d.samples_per_second = o.sample_events;
+    d.agent_pid = o.agent_pid;
+    d.xenstored_pid = xenstored_pid;
+    display =
+        std::make_unique<LiveDisplay>(d, watchers[0].get(), &steps, channel);
+    watchers[0]->SetObserver([&display](const v1::WatchDomainsResponse& event) {
+      display->OfferEvent(event);
+    });
+  }
+  for (size_t i = 0; i < watchers.size(); ++i) {
+    if (auto s = watchers[i]->Start(absl::Seconds(10)); !s.ok()) {
       std::fprintf(stderr,
                    "bootstorm: watch %d: %s (is xenlet serving on %s?)\n", i,
                    std::string(s.message()).c_str(), o.socket.c_str());
       return 1;
     }
   }
-  Storm storm(o, toolstack->get(), &watchers);
+  Storm storm(o, toolstack->get(), &watchers, display.get());
   bool ok = true;
   std::unique_ptr<QueryLoad> queries;
   if (o.query_clients > 0) {
@@ -383,34 +459,36 @@ int Run(int argc, char** argv) {
               o.stalled
                   ? absl::StrCat(", ", o.stalled, " of them stalled").c_str()
                   : "");
+  std::fflush(stdout);
+  if (display) display->Start();
   std::vector<xen::Domid> booted;
-  const pid_t xenstored_pid = XenstoredPid(o.dir);
   const CpuMeter boot_cpu(o.agent_pid, xenstored_pid);
   const absl::Time boot_start = absl::Now();
   std::vector<int> indexes(o.domains);
   for (int i = 0; i < o.domains; ++i) indexes[i] = i;
   std::vector<xen::Domid> placeholders(indexes.begin(), indexes.end());
-  ok = storm.Phase("created", placeholders, [&](xen::Domid i) -> absl::Status {
-    sim::DomainSpec spec;
-    spec.name = absl::StrCat("storm-", i);
-    spec.memory_mib = 64;
-    spec.few_keys = o.keys == "few";
-    auto created = (*toolstack)->CreateDomain(spec);
-    if (!created.ok()) return created.status();
-    booted.push_back(created->domid);
-    storm.expected()[created->domid] = {created->uuid, created->name};
-    return absl::OkStatus();
-  });
+  ok = storm.Phase(
+      "created", "booting", placeholders, [&](xen::Domid i) -> absl::Status {
+        sim::DomainSpec spec;
+        spec.name = absl::StrCat("storm-", i);
+        spec.memory_mib = 64;
+        spec.few_keys = o.keys == "few";
+        auto created = (*toolstack)->CreateDomain(spec);
+        if (!created.ok()) return created.status();
+        booted.push_back(created->domid);
+        storm.expected()[created->domid] = {created->uuid, created->name};
+        return absl::OkStatus();
+      });
   const double boot_seconds = absl::ToDoubleSeconds(absl::Now() - boot_start);
   ok = ok && storm.Converge("booted");
   const CpuUse boot_use = boot_cpu.Used();
 
   if (ok && o.pause_phase) {
-    ok = storm.Phase("paused", booted, [&](xen::Domid d) {
+    ok = storm.Phase("paused", "pausing", booted, [&](xen::Domid d) {
       return (*toolstack)->PauseDomain(d);
     });
     ok = ok && storm.Converge("paused");
-    ok = ok && storm.Phase("unpaused", booted, [&](xen::Domid d) {
+    ok = ok && storm.Phase("unpaused", "unpausing", booted, [&](xen::Domid d) {
       return (*toolstack)->UnpauseDomain(d);
     });
     ok = ok && storm.Converge("unpaused");
@@ -421,18 +499,20 @@ int Run(int argc, char** argv) {
   if (ok && o.teardown) {
     const CpuMeter down_cpu(o.agent_pid, xenstored_pid);
     const absl::Time down_start = absl::Now();
-    ok = storm.Phase("shut down", booted, [&](xen::Domid d) {
+    ok = storm.Phase("shut down", "shutdown", booted, [&](xen::Domid d) {
       return (*toolstack)->ShutdownDomain(d, reason->second);
     });
     ok = ok && storm.Converge("shut down");
-    ok = ok && storm.Phase("destroyed", booted, [&](xen::Domid d) {
-      return (*toolstack)->DestroyDomain(d);
-    });
+    ok =
+        ok && storm.Phase("destroyed", "destroying", booted, [&](xen::Domid d) {
+          return (*toolstack)->DestroyDomain(d);
+        });
     ok = ok && storm.Converge("destroyed");
     down_seconds = absl::ToDoubleSeconds(absl::Now() - down_start);
     down_use = down_cpu.Used();
   }
 
+  if (display) display->Stop();
   QueryLoadReport query_report;
   if (queries) {
     queries->Stop();
@@ -440,18 +520,18 @@ int Run(int argc, char** argv) {
   }
 
   std::printf("\nbootstorm summary\n");
-  std::printf("  boot:     %zu domains in %.2f s (%.1f domains/s)%s\n",
+  std::printf("  boot:     %zu domains in %.2f s (%.1f domains/s)\n%s",
               booted.size(), boot_seconds, booted.size() / boot_seconds,
-              CpuText(boot_use).c_str());
+              CpuLine(boot_use).c_str());
   if (o.teardown) {
-    std::printf("  teardown: shutdown + destroy in %.2f s%s\n", down_seconds,
-                CpuText(down_use).c_str());
+    std::printf("  teardown: shutdown + destroy in %.2f s\n%s", down_seconds,
+                CpuLine(down_use).c_str());
   }
   if (queries) {
     const LatencyHistogram& h = query_report.latency;
     std::printf(
-        "  queries:  %llu full listings by %d clients (%.0f/s), p50 %.2f ms, "
-        "p99 %.2f ms, max %.2f ms, %llu failed%s%s\n",
+        "  queries:  %llu full listings by %d clients (%.0f/s)\n"
+        "            p50 %.2f ms, p99 %.2f ms, max %.2f ms, %llu failed%s%s\n",
         static_cast<unsigned long long>(query_report.queries), o.query_clients,
         query_report.queries /
             std::max(absl::ToDoubleSeconds(query_report.elapsed), 1e-9),
@@ -473,7 +553,8 @@ int Run(int argc, char** argv) {
           static_cast<unsigned long long>(s.coalesced),
           static_cast<unsigned long long>(s.duplicates),
           static_cast<unsigned long long>(s.revision),
-          s.error.empty() ? "" : "; stream error: ", s.error.c_str());
+          s.error.empty() ? "" : "\n            stream error: ",
+          s.error.c_str());
     }
     ok = ok && s.error.empty() && s.duplicates == 0;
     received.push_back(std::move(s));

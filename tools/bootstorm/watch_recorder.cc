@@ -40,34 +40,13 @@ void WatchRecorder::Run() {
   WatchDomainsResponse event;
   while (reader->Read(&event)) {
     const absl::Time now = absl::Now();
-    absl::MutexLock lock(&mutex_);
-    switch (event.type()) {
-      case xenlet::v1::EVENT_TYPE_ADDED:
-      case xenlet::v1::EVENT_TYPE_MODIFIED:
-        state_.domains[event.domain().domid()] = event.domain();
-        break;
-      case xenlet::v1::EVENT_TYPE_DELETED:
-        state_.domains.erase(event.domain().domid());
-        break;
-      case xenlet::v1::EVENT_TYPE_SYNCED:
-        synced_ = true;
-        break;
-      default:
-        break;
+    bool live = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      live = synced_ && event.has_domain();
+      Apply(event, now);
     }
-    if (event.has_domain() && synced_ && event.revision() <= state_.revision) {
-      ++state_.duplicates;
-    }
-    state_.revision = std::max(state_.revision, event.revision());
-    if (event.has_detected_time() && synced_) {
-      absl::Time detected = absl::FromUnixNanos(
-          TimeUtil::TimestampToNanoseconds(event.detected_time()));
-      state_.latencies_ms.push_back(absl::ToDoubleMilliseconds(now - detected));
-      state_.received.push_back(
-          {event.domain().domid(), event.transition(), detected, now});
-    }
-    if (event.has_domain()) ++state_.events;
-    if (event.coalesced()) ++state_.coalesced;
+    if (live && observer_) observer_(event);
   }
   grpc::Status status = reader->Finish();
   absl::MutexLock lock(&mutex_);
@@ -75,6 +54,36 @@ void WatchRecorder::Run() {
   if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
     state_.error = status.error_message();
   }
+}
+
+void WatchRecorder::Apply(const WatchDomainsResponse& event, absl::Time now) {
+  switch (event.type()) {
+    case xenlet::v1::EVENT_TYPE_ADDED:
+    case xenlet::v1::EVENT_TYPE_MODIFIED:
+      state_.domains[event.domain().domid()] = event.domain();
+      break;
+    case xenlet::v1::EVENT_TYPE_DELETED:
+      state_.domains.erase(event.domain().domid());
+      break;
+    case xenlet::v1::EVENT_TYPE_SYNCED:
+      synced_ = true;
+      break;
+    default:
+      break;
+  }
+  if (event.has_domain() && synced_ && event.revision() <= state_.revision) {
+    ++state_.duplicates;
+  }
+  state_.revision = std::max(state_.revision, event.revision());
+  if (event.has_detected_time() && synced_) {
+    absl::Time detected = absl::FromUnixNanos(
+        TimeUtil::TimestampToNanoseconds(event.detected_time()));
+    state_.latencies_ms.push_back(absl::ToDoubleMilliseconds(now - detected));
+    state_.received.push_back(
+        {event.domain().domid(), event.transition(), detected, now});
+  }
+  if (event.has_domain()) ++state_.events;
+  if (event.coalesced()) ++state_.coalesced;
 }
 
 WatchRecorder::Snapshot WatchRecorder::Get() const {

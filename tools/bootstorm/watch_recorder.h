@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,13 @@ class WatchRecorder {
  public:
   explicit WatchRecorder(std::shared_ptr<grpc::Channel> channel);
   ~WatchRecorder();
+
+  // Called on the stream's thread with each live event (after SYNCED), outside
+  // the recorder's lock. Set before Start.
+  void SetObserver(
+      std::function<void(const xenlet::v1::WatchDomainsResponse&)> observer) {
+    observer_ = std::move(observer);
+  }
 
   // Opens the stream (initial state) and returns once SYNCED arrived.
   absl::Status Start(absl::Duration timeout);
@@ -55,8 +63,11 @@ class WatchRecorder {
 
  private:
   void Run();
+  void Apply(const xenlet::v1::WatchDomainsResponse& event, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   std::unique_ptr<xenlet::v1::DomainService::Stub> stub_;
+  std::function<void(const xenlet::v1::WatchDomainsResponse&)> observer_;
   grpc::ClientContext context_;
   std::thread thread_;
   mutable absl::Mutex mutex_;
