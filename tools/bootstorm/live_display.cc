@@ -67,7 +67,12 @@ void LiveDisplay::Start() {
   last_xenstored_cpu_ = options_.xenstored_pid > 0
                             ? ProcessCpuSeconds(options_.xenstored_pid)
                             : -1;
-  Gather(last_tick_);  // the counters' starting points
+  PanelFigures first = Gather(last_tick_);  // the counters' starting points
+  if (options_.terminal) {  // on a terminal the panel is there from the start
+    absl::MutexLock out(&out_mutex_);
+    panel_ = RenderPanel(first);
+    Draw(panel_);
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
