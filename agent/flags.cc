@@ -1,12 +1,67 @@
 #include "agent/flags.h"
 
 #include <cstdlib>
+#include <istream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "agent/request_validation.h"
 #include "agent/version.h"
 
 namespace xenlet::agent {
+namespace {
+
+// CLI11's TOML reader, with errors that say which key of which file is
+// wrong: every key must be one of the app's long flags (without "--"),
+// at the top level (no [section]), and one a file may set.
+class FlagFileFormat : public CLI::ConfigTOML {
+ public:
+  FlagFileFormat(const CLI::App* app, const CLI::Option* config)
+      : app_(app), config_(config) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    const std::vector<std::string>& files = config_->results();
+    const std::string file = files.empty() ? "" : files.back();
+    std::vector<CLI::ConfigItem> kept;
+    for (CLI::ConfigItem& item : items) {
+      if (!item.parents.empty()) {
+        throw CLI::ConfigError(absl::StrCat(
+            "--config ", file, ": [", item.parents.front(),
+            "]: sections are not used; write each flag at the top level"));
+      }
+      const CLI::Option* option = app_->get_option_no_throw("--" + item.name);
+      if (option == nullptr) {
+        throw CLI::ConfigError(absl::StrCat(
+            "--config ", file, ": unknown key \"", item.name,
+            "\" (keys are xenlet's long flags without the leading --, "
+            "see xenlet --help)"));
+      }
+      if (!option->get_configurable()) {
+        throw CLI::ConfigError(absl::StrCat("--config ", file, ": --",
+                                            item.name,
+                                            " cannot be set in a flag file"));
+      }
+      // "name = []": none, which is the default of a list that has none
+      // (--control-uid); a list with a default cannot be emptied.
+      if (item.inputs.empty()) {
+        const std::string def = option->get_default_str();
+        if (def.empty() || def == "[]") continue;
+        throw CLI::ConfigError(absl::StrCat(
+            "--config ", file, ": ", item.name, " = []: --", item.name,
+            " cannot be empty (leave it out for its default, ", def, ")"));
+      }
+      kept.push_back(std::move(item));
+    }
+    return kept;
+  }
+
+ private:
+  const CLI::App* const app_;
+  const CLI::Option* const config_;
+};
+
+}  // namespace
 
 std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
   auto app = std::make_unique<CLI::App>(
@@ -191,6 +246,21 @@ std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config) {
                   "object per line)")
       ->capture_default_str()
       ->group("Process");
+
+  CLI::Option* config_file = app->set_config(
+      "--config", "",
+      "Read flags from FILE: one 'name = value' per line, name being "
+      "a long flag without its -- (sweep-interval = 2, log-format = "
+      "\"json\", enable-control = true, xenstore-keys = [\"name\", "
+      "\"vm\"], control-uid = [] for none); '#' starts a comment; quote values "
+      "with spaces. Flags on "
+      "the command line win over the file (a repeatable flag given there "
+      "replaces the file's list). An unknown name, a [section] or a "
+      "missing file is an error");
+  config_file->type_name("FILE")->check(CLI::ExistingFile)->group("Process");
+  app->allow_config_extras(CLI::config_extras_mode::error);
+  app->config_formatter(
+      std::make_shared<FlagFileFormat>(app.get(), config_file));
   return app;
 }
 

@@ -41,6 +41,9 @@ struct AgentConfig {
 };
 
 // The CLI11 app with every flag bound to config, which must outlive it.
+// --config FILE reads flags from a TOML-style file ("name = value", name a
+// long flag without "--"); the command line wins over it, and an unknown
+// key, a [section] or a missing file is an error naming it.
 std::unique_ptr<CLI::App> MakeAgentApp(AgentConfig* config);
 
 // Checks and converts what CLI11 cannot (octal mode, names); messages name

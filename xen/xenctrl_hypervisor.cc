@@ -25,9 +25,10 @@ namespace xenlet::xen {
 namespace {
 
 // Xen refuses a domctl or sysctl whose interface version is not its own
-// with EACCES (do_domctl/do_sysctl). The versions change with every Xen
-// release (4.18 changed both), and xenlet is built against one: say so
-// rather than report a permission problem.
+// with EACCES (do_domctl/do_sysctl). The versions change with Xen
+// releases (4.18 changed the domctl's, 4.21 the sysctl's; docs/real-xen.md),
+// and xenlet is built against one: say so rather than report a permission
+// problem.
 absl::Status HypercallError(int err, const char* what, const char* interface,
                             uint32_t version) {
   if (err == EACCES) {

@@ -416,8 +416,9 @@ TEST_F(HypervisorTest, RemoteShutdownOfDom0IsAHostHalt) {
             static_cast<uint32_t>(xen::ShutdownReason::kPoweroff));
 }
 
-// Xen 4.18 changed the domctl and sysctl interface versions: a xenlet built
-// for 4.17 gets EACCES and says what to do rather than "permission denied".
+// Xen 4.21 has other domctl and sysctl interface versions (4.18 changed the
+// domctl's, 4.21 the sysctl's): a xenlet built for 4.17 gets EACCES and says
+// what to do rather than "permission denied".
 TEST_F(HypervisorTest, AnotherXensInterfaceVersionIsNamed) {
   XLSIM_ASSERT_OK_AND_ASSIGN(auto hv, host_->OpenHypervisor());
   host_->state().SetInterfaceVersions(0x17, 0x16);
