@@ -56,7 +56,9 @@ WatchStream::WatchStream(store::DomainStore* store,
                                      absl::ZeroDuration()
                              ? FromProto(request.bookmark_interval())
                              : settings.default_bookmark_interval),
-      stats_interval_(request.has_stats_interval()
+      // event_types, when given, must name STATS for STATS to be sent.
+      stats_interval_(request.has_stats_interval() &&
+                              Wants(request, v1::EVENT_TYPE_STATS)
                           ? FromProto(request.stats_interval())
                           : absl::ZeroDuration()),
       filter_(request.filter()) {

@@ -445,6 +445,23 @@ TEST_F(DomainServiceTest, OptInStatsCarryEveryMatchingDomain) {
   watch->context.TryCancel();
 }
 
+TEST_F(DomainServiceTest, StatsNeedTheirTypeWhenEventTypesAreGiven) {
+  AddDomains(1, 2, "d");
+  v1::WatchDomainsRequest request;
+  request.mutable_stats_interval()->set_seconds(1);
+  request.mutable_bookmark_interval()->set_seconds(1);
+  request.add_event_types(v1::EVENT_TYPE_MODIFIED);
+  auto watch = StartWatch(request);
+  // Both are due after a second; only the BOOKMARK may come.
+  EXPECT_EQ(watch->Next().type(), v1::EVENT_TYPE_BOOKMARK);
+  watch->context.TryCancel();
+
+  request.add_event_types(v1::EVENT_TYPE_STATS);
+  auto with_stats = StartWatch(request);
+  EXPECT_EQ(with_stats->Next().type(), v1::EVENT_TYPE_STATS);
+  with_stats->context.TryCancel();
+}
+
 TEST_F(DomainServiceTest, ShutdownEndsStreamsWithUnavailable) {
   v1::WatchDomainsRequest request;
   request.set_initial_state(true);
