@@ -20,6 +20,10 @@ packages=(
   prometheus
   # tools/bench: the plots in BENCHMARKS.md
   gnuplot-nox
+  # examples/python: the example client's gRPC and protobuf runtimes
+  python3-grpcio python3-protobuf
+  # tests/deploy: systemd-analyze verifies the systemd unit
+  systemd
 )
 
 missing=()
