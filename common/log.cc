@@ -1,8 +1,11 @@
 #include "common/log.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "absl/synchronization/mutex.h"
@@ -12,6 +15,7 @@ namespace {
 
 std::atomic<LogLevel> min_level{LogLevel::kInfo};
 std::atomic<LogFormat> log_format{LogFormat::kText};
+std::atomic<bool> journal_prefix{false};
 ABSL_CONST_INIT absl::Mutex write_mutex(absl::kConstInit);
 
 const char* LevelName(LogLevel level, LogFormat format) {
@@ -98,6 +102,33 @@ std::string NowUtc() {
 void ConfigureLogging(LogLevel level, LogFormat format) {
   min_level = level;
   log_format = format;
+  journal_prefix = IsJournalStream(std::getenv("JOURNAL_STREAM"), 2);
+}
+
+bool IsJournalStream(const char* journal_stream, int fd) {
+  if (journal_stream == nullptr) return false;
+  unsigned long long device = 0, inode = 0;
+  char tail = 0;
+  if (std::sscanf(journal_stream, "%llu:%llu%c", &device, &inode, &tail) != 2) {
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  return st.st_dev == device && st.st_ino == inode;
+}
+
+std::string_view SyslogPrefix(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "<7>";
+    case LogLevel::kInfo:
+      return "<6>";
+    case LogLevel::kWarning:
+      return "<4>";
+    case LogLevel::kError:
+      return "<3>";
+  }
+  return "";
 }
 
 bool ParseLogLevel(std::string_view name, LogLevel* out) {
@@ -167,8 +198,11 @@ std::string FormatLogLine(LogFormat format, LogLevel level,
 void Log(LogLevel level, std::string_view event,
          std::initializer_list<LogField> fields) {
   if (level < min_level.load(std::memory_order_relaxed)) return;
-  std::string line =
-      FormatLogLine(log_format.load(), level, NowUtc(), event, fields);
+  std::string line;
+  if (journal_prefix.load(std::memory_order_relaxed)) {
+    line = SyslogPrefix(level);
+  }
+  line += FormatLogLine(log_format.load(), level, NowUtc(), event, fields);
   line.push_back('\n');
   absl::MutexLock lock(&write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);

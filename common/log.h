@@ -41,7 +41,18 @@ class LogValue {
 using LogField = std::pair<std::string_view, LogValue>;
 
 // Process-wide settings; call once at startup (defaults: info, text, stderr).
+// When stderr is systemd's journal (the unit's StandardError=journal), each
+// line starts with its syslog priority ("<4>" for a warning), which journald
+// takes off and keeps as the entry's priority: `journalctl -p warning` works.
 void ConfigureLogging(LogLevel min_level, LogFormat format);
+
+// Whether fd is the journal stream systemd names in $JOURNAL_STREAM
+// ("DEVICE:INODE" of the stream it connected to the service's stdout or
+// stderr); journal_stream may be null (not run by systemd).
+bool IsJournalStream(const char* journal_stream, int fd);
+
+// The syslog priority prefix of a level: "<7>" debug ... "<3>" error.
+std::string_view SyslogPrefix(LogLevel level);
 bool ParseLogLevel(std::string_view name, LogLevel* out);
 bool ParseLogFormat(std::string_view name, LogFormat* out);
 
