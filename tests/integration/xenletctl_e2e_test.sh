@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The operator's tools against the real agent on a simulated host: xenletctl
-# list, get and watch; the watch survives an agent restart, says it had to
-# resync, and goes on with live events. Conditions are awaited with bounded
-# polls (an agent process has no other way to say it is ready).
+# list (and list --watch), get, watch and its errors; the watch survives an
+# agent restart, says it had to resync, and goes on with live events.
+# Conditions are awaited with bounded polls (an agent process has no other
+# way to say it is ready).
 set -uo pipefail
 r=$TEST_SRCDIR/$TEST_WORKSPACE
 xenlet=$r/agent/xenlet ctl=$r/tools/xenletctl/xenletctl xensim=$r/sim/xensim
@@ -48,6 +49,23 @@ grep -q "sim-3" "$dir/get.out" || fail "get: $(cat "$dir/get.out")"
 json=$(ctl --json list) || fail "list --json"
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert len(d["domains"])==4' "$json" ||
   fail "list --json: $json"
+
+# list --watch: the synced state as a table after a '# <time>' line (not a
+# terminal), then --count ends it.
+out=$(ctl list --watch --count 1 --interval 0) || fail "list --watch: $out"
+[ "$(head -1 <<<"$out" | cut -c1-2)" = "# " ] || fail "list --watch header: $out"
+[ "$(grep -c ' running ' <<<"$out")" -eq 4 ] || fail "list --watch: $out"
+
+# Errors say what to do next.
+"$ctl" --socket "$dir/none.sock" list >/dev/null 2>"$dir/err.out"
+[ $? -eq 1 ] || fail "an absent socket must exit 1"
+grep -q "cannot reach xenlet at unix:$dir/none.sock" "$dir/err.out" &&
+  grep -q "Is the agent running" "$dir/err.out" ||
+  fail "absent socket: $(cat "$dir/err.out")"
+ctl pause 1 >/dev/null 2>"$dir/err.out"
+[ $? -eq 1 ] || fail "pause without --enable-control must exit 1"
+grep -q "need an agent started with --enable-control" "$dir/err.out" ||
+  fail "pause: $(cat "$dir/err.out")"
 
 # watch: initial state, then an agent restart in the middle.
 ctl watch --backoff-max 0.5 >"$dir/watch.log" 2>"$dir/watch.err" &

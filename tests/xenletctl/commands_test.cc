@@ -7,16 +7,19 @@
 #include <unistd.h>
 
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
+#include "tools/xenletctl/screen.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
 #include "xenlet/v1/host_service.grpc.pb.h"
 
@@ -67,6 +70,11 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
     // Then keep the stream open until the client cancels it, so the stop
     // has to cancel a blocked read.
     bool hold_open = false;
+    // Before the end: for each cue in turn, wait for it, then send its
+    // events (the client has acted on what came before: drawn a table).
+    std::vector<
+        std::pair<absl::Notification*, std::vector<WatchDomainsResponse>>>
+        cued;
   };
 
   std::vector<Domain> domains;
@@ -133,6 +141,15 @@ class FakeDomainService final : public xenlet::v1::DomainService::Service {
     for (const auto& event : stream.events) {
       if (!writer->Write(event)) return grpc::Status::CANCELLED;
     }
+    for (const auto& [cue, events] : stream.cued) {
+      // Polled for the same reason as hold_open below.
+      while (!cue->WaitForNotificationWithTimeout(absl::Milliseconds(1))) {
+        if (context->IsCancelled()) return grpc::Status::CANCELLED;
+      }
+      for (const auto& event : events) {
+        if (!writer->Write(event)) return grpc::Status::CANCELLED;
+      }
+    }
     if (stream.stop != nullptr) stream.stop->Stop();
     // The sync API has no cancellation callback: poll. Ends when the client
     // cancels (or the server shuts down).
@@ -164,6 +181,12 @@ class FakeHostService final : public xenlet::v1::HostService::Service {
     host->mutable_xen_version()->set_major(4);
     host->mutable_xen_version()->set_minor(17);
     host->mutable_xen_version()->set_extra(".7");
+    host->mutable_xen_version()->set_capabilities(
+        "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64");
+    host->mutable_sweep()->set_stale(true);
+    host->mutable_sweep()->set_consecutive_failures(3);
+    host->mutable_sweep()->set_last_error(
+        "xc_domain_getinfolist: Operation not permitted (errno 1)");
     host->mutable_physinfo()->set_nr_cpus(2);
     host->mutable_physinfo()->set_total_memory_bytes(24ull << 30);
     host->mutable_agent()->set_instance_id("inst-A");
@@ -210,16 +233,24 @@ class CommandsTest : public ::testing::Test {
     GlobalOptions global;
     global.connection.socket = socket_;
     global.json = json;
+    global.time_zone = absl::UTCTimeZone();
+    global.clock = [] { return absl::FromUnixSeconds(1764090000); };
     return global;
+  }
+
+  static RetryPolicy FastRetry() {
+    RetryPolicy retry;
+    // Backoff of 1 ms keeps reconnects quick; max_reconnects bounds a
+    // failing test instead of hanging it.
+    retry.backoff_initial_seconds = 0.001;
+    retry.backoff_max_seconds = 0.001;
+    retry.max_reconnects = 3;
+    return retry;
   }
 
   WatchOptions FastWatch() {
     WatchOptions options;
-    // Backoff of 1 ms keeps reconnects quick; max_reconnects bounds a
-    // failing test instead of hanging it.
-    options.backoff_initial_seconds = 0.001;
-    options.backoff_max_seconds = 0.001;
-    options.max_reconnects = 3;
+    options.retry = FastRetry();
     return options;
   }
 
@@ -278,14 +309,11 @@ TEST_F(CommandsTest, WatchResumesAfterDroppedStreamAndReportsResync) {
 
   std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 9u) << out_.str();
-  EXPECT_EQ(lines[0],
-            "- 10 ADDED existing domid=1 name=a state=running reason=-");
-  EXPECT_EQ(lines[3],
-            "- 11 MODIFIED paused domid=1 name=a state=running reason=-");
+  EXPECT_EQ(lines[0], "17:00:00 ADDED existing domid=1 name=a state=running");
+  EXPECT_EQ(lines[3], "17:00:00 MODIFIED paused domid=1 name=a state=running");
   EXPECT_EQ(lines[5],
-            "- 3 RESYNC_REQUIRED reason=instance_changed instance=inst-B");
-  EXPECT_EQ(lines[8],
-            "- 4 MODIFIED unpaused domid=1 name=a state=running reason=-");
+            "17:00:00 RESYNC_REQUIRED reason=instance_changed instance=inst-B");
+  EXPECT_EQ(lines[8], "17:00:00 MODIFIED unpaused domid=1 name=a");
 
   const std::string err = err_.str();
   EXPECT_NE(err.find("UNAVAILABLE: agent restarting; reconnecting"),
@@ -455,7 +483,7 @@ TEST_F(CommandsTest, WatchStopCancelsABlockedStream) {
   std::ostream out(&buffer);  // RunWatch flushes after every line
   EXPECT_EQ(RunWatch(Global(), options, out, err_), kExitOk) << err_.str();
   EXPECT_EQ(domains_.watch_requests().size(), 1u);
-  EXPECT_EQ(buffer.str(), "- 5 SYNCED\n");
+  EXPECT_EQ(buffer.str(), "17:00:00 SYNCED inst-A:5\n");
 }
 
 TEST_F(CommandsTest, WatchReportsNonRetryableErrors) {
@@ -474,7 +502,8 @@ TEST_F(CommandsTest, WatchRefusesBadFlagsBeforeConnecting) {
   options.stats_interval_seconds = 7200;
   EXPECT_EQ(RunWatch(Global(), options, out_, err_), kExitUsage);
   EXPECT_EQ(err_.str(),
-            "xenletctl: --stats-interval: 7200 is not in 0..3600 seconds\n");
+            "xenletctl: --stats-interval: 7200 is not in 0..3600 seconds\n"
+            "Run 'xenletctl watch --help' for usage and examples.\n");
 }
 
 TEST_F(CommandsTest, ListAllFollowsPageTokens) {
@@ -499,10 +528,8 @@ TEST_F(CommandsTest, ListAllFollowsPageTokens) {
   }
   std::vector<std::string> lines = Lines(out_.str());
   ASSERT_EQ(lines.size(), 6u) << out_.str();
-  EXPECT_EQ(lines[0].rfind("DOMID  NAME  UUID  STATE    REASON  VCPUS", 0), 0u)
-      << lines[0];
-  EXPECT_EQ(lines[5].rfind("    4  vm4   -     running  -       0/0", 0), 0u)
-      << lines[5];
+  EXPECT_EQ(lines[0], "DOMID  NAME  STATE    REASON  VCPUS  MEM  CPUTIME");
+  EXPECT_EQ(lines[5], "    4  vm4   running  -         0/0   0B     0.0s");
   EXPECT_EQ(err_.str(), "");
 }
 
@@ -563,6 +590,17 @@ TEST_F(CommandsTest, HostKeyValues) {
   EXPECT_NE(out.find("memory_total:"), std::string::npos);
   EXPECT_NE(out.find(" 24GiB\n"), std::string::npos);
   EXPECT_NE(out.find("domains_running:"), std::string::npos);
+  // Long values wrap at the value column within 80 columns.
+  for (const std::string& line : Lines(out)) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+  EXPECT_NE(out.find("hvm-3.0-x86_32p\n                             "
+                     "hvm-3.0-x86_64\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("model_stale:                 yes, since - (3 failed "),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(CommandsTest, UnimplementedServiceIsReportedClearly) {
@@ -585,14 +623,23 @@ TEST_F(CommandsTest, Health) {
 }
 
 TEST_F(CommandsTest, NoAgentIsAnRpcError) {
-  // Nothing listens on the socket.
+  // No socket at all: the agent is named, and what to do next.
+  const std::string expected =
+      "xenletctl: cannot reach xenlet at unix:" + socket_ +
+      ": No such file or directory.\n"
+      "Is the agent running (systemctl status xenlet)? Use --socket PATH or "
+      "--address HOST:PORT to point elsewhere.\n";
   EXPECT_EQ(RunHost(Global(), out_, err_), kExitRpcError);
-  EXPECT_EQ(err_.str().rfind("xenletctl: GetHost: UNAVAILABLE: ", 0), 0u)
-      << err_.str();
+  EXPECT_EQ(err_.str(), expected);
   std::ostringstream out, err;
   EXPECT_EQ(RunWatch(Global(), FastWatch(), out, err), kExitRpcError);
-  EXPECT_EQ(err.str().rfind("xenletctl: WatchDomains: UNAVAILABLE: ", 0), 0u)
-      << err.str();
+  EXPECT_EQ(err.str(), expected);
+  std::ostringstream out2, err2;
+  ListOptions watch;
+  watch.watch = true;
+  EXPECT_EQ(RunList(Global(), watch, out2, err2), kExitRpcError);
+  EXPECT_EQ(err2.str(), expected);
+  EXPECT_EQ(out2.str(), "");
 }
 
 TEST_F(CommandsTest, CliWiresFlagsIntoTheRequest) {
@@ -634,6 +681,264 @@ TEST_F(CommandsTest, CliWiresFlagsIntoTheRequest) {
   EXPECT_EQ(Lines(out_.str()).size(), 2u);  // JSON: one line per page
 }
 
+TEST_F(CommandsTest, ListWideAddsColumns) {
+  Domain d = MakeDomain(3, "web");
+  d.set_uuid("4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b");
+  domains_.domains.push_back(d);
+  Start();
+  ListOptions options;
+  options.wide = true;
+  EXPECT_EQ(RunList(Global(), options, out_, err_), kExitOk) << err_.str();
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_EQ(lines[0],
+            "DOMID  NAME  UUID                                  STATE    "
+            "REASON  VCPUS  MEM  MAXMEM  TARGET  CPUTIME  POOL  SSIDREF  "
+            "FLAGS");
+  EXPECT_NE(lines[1].find("4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b  running"),
+            std::string::npos)
+      << lines[1];
+}
+
+TEST_F(CommandsTest, GetWideAndNarrow) {
+  domains_.domains.push_back(MakeDomain(7, "web"));
+  Start();
+  GetOptions options;
+  options.selectors = {"7"};
+  EXPECT_EQ(RunGet(Global(), options, out_, err_), kExitOk) << err_.str();
+  EXPECT_EQ(Lines(out_.str())[0],
+            "SELECTOR  STATUS  DOMID  NAME  STATE    REASON  VCPUS  MEM  "
+            "CPUTIME  MESSAGE");
+  options.wide = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunGet(Global(), options, out, err), kExitOk) << err.str();
+  EXPECT_NE(Lines(out.str())[0].find("  UUID  "), std::string::npos)
+      << out.str();
+}
+
+// An output stream that notifies a cue at each flush: list --watch flushes
+// once per table, so cues[i] says table i+1 is out.
+class CueOnFlush : public std::stringbuf {
+ public:
+  explicit CueOnFlush(std::vector<absl::Notification*> cues)
+      : cues_(std::move(cues)) {}
+
+ protected:
+  int sync() override {
+    if (next_ < cues_.size()) cues_[next_++]->Notify();
+    return 0;
+  }
+
+ private:
+  std::vector<absl::Notification*> cues_;
+  size_t next_ = 0;
+};
+
+// The tables in list --watch output, each with its '# <time>' line.
+std::vector<std::vector<std::string>> Tables(const std::string& text) {
+  std::vector<std::vector<std::string>> tables;
+  for (const std::string& line : Lines(text)) {
+    if (line.rfind("# ", 0) == 0) tables.emplace_back();
+    if (tables.empty()) tables.emplace_back();  // output before any header
+    tables.back().push_back(line);
+  }
+  return tables;
+}
+
+TEST_F(CommandsTest, ListWatchDrawsTheSyncedStateThenStopsAtCount) {
+  using namespace xenlet::v1;
+  FakeDomainService::Stream stream;
+  stream.events = {DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 10,
+                               "inst-A", MakeDomain(2, "b")),
+                   DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 10,
+                               "inst-A", MakeDomain(1, "a")),
+                   Event(EVENT_TYPE_SYNCED, 10, "inst-A")};
+  stream.hold_open = true;  // --count has to end it
+  domains_.streams.push_back(stream);
+  Start();
+
+  ListOptions options;
+  options.watch = true;
+  options.interval_seconds = 0;
+  options.count = 1;
+  options.retry = FastRetry();
+  options.filter.name_prefix = "web-";
+  options.fields = {"name,state"};
+  EXPECT_EQ(RunList(Global(), options, out_, err_), kExitOk) << err_.str();
+
+  auto tables = Tables(out_.str());
+  ASSERT_EQ(tables.size(), 1u) << out_.str();
+  const std::vector<std::string>& t = tables[0];
+  ASSERT_EQ(t.size(), 4u) << out_.str();
+  EXPECT_TRUE(std::regex_match(
+      t[0], std::regex(R"(# 2025-11-25 17:00:00 UTC  2 domains  )"
+                       R"(revision 10)")))
+      << t[0];
+  EXPECT_EQ(t[1], "DOMID  NAME  STATE    REASON  VCPUS  MEM  CPUTIME");
+  // In domid order; the columns --fields left out are dashes.
+  EXPECT_EQ(t[2], "    -  a     running  -           -    -        -");
+  EXPECT_EQ(t[3], "    -  b     running  -           -    -        -");
+  EXPECT_EQ(err_.str(), "");
+
+  auto requests = domains_.watch_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const WatchDomainsRequest& r = requests[0];
+  EXPECT_TRUE(r.initial_state());
+  EXPECT_EQ(r.filter().name_prefix(), "web-");
+  // STATS refresh CPU time and memory: every second at least.
+  EXPECT_EQ(r.stats_interval().seconds(), 1);
+  // Events are applied by domid, shown or not.
+  EXPECT_EQ(std::vector<std::string>(r.read_mask().paths().begin(),
+                                     r.read_mask().paths().end()),
+            (std::vector<std::string>{"name", "state", "domid"}));
+}
+
+TEST_F(CommandsTest, ListWatchRedrawsOnChangesOnlyAndAcrossAResync) {
+  using namespace xenlet::v1;
+  absl::Notification first, second;
+  Domain b_paused = MakeDomain(2, "b");
+  b_paused.set_state(DOMAIN_STATE_PAUSED);
+  FakeDomainService::Stream stream;
+  stream.events = {DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 10,
+                               "inst-A", MakeDomain(1, "a")),
+                   DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 10,
+                               "inst-A", MakeDomain(2, "b")),
+                   Event(EVENT_TYPE_SYNCED, 10, "inst-A")};
+  // After the first table: STATS that change nothing shown (no table of
+  // their own), then a pause. After the second, the agent goes away.
+  WatchDomainsResponse stats =
+      DomainEvent(EVENT_TYPE_STATS, TRANSITION_UNSPECIFIED, 10, "inst-A",
+                  MakeDomain(1, "a"));
+  stream.cued = {{&first,
+                  {stats, DomainEvent(EVENT_TYPE_MODIFIED, TRANSITION_PAUSED,
+                                      11, "inst-A", b_paused)}},
+                 {&second, {}}};
+  stream.end = grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent restarting");
+  domains_.streams.push_back(stream);
+  // The restarted agent cannot resume: its current state, inline.
+  WatchDomainsResponse resync = Event(EVENT_TYPE_RESYNC_REQUIRED, 3, "inst-B");
+  resync.set_resync_reason(RESYNC_REASON_INSTANCE_CHANGED);
+  FakeDomainService::Stream after;
+  after.events = {
+      resync,
+      DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 3, "inst-B", b_paused),
+      Event(EVENT_TYPE_SYNCED, 3, "inst-B")};
+  after.hold_open = true;
+  domains_.streams.push_back(after);
+  Start();
+
+  ListOptions options;
+  options.watch = true;
+  options.interval_seconds = 0;
+  options.count = 3;
+  options.retry = FastRetry();
+  CueOnFlush buffer({&first, &second});
+  std::ostream out(&buffer);
+  EXPECT_EQ(RunList(Global(), options, out, err_), kExitOk) << err_.str();
+
+  auto tables = Tables(buffer.str());
+  ASSERT_EQ(tables.size(), 3u) << buffer.str();
+  ASSERT_EQ(tables[1].size(), 4u) << buffer.str();
+  EXPECT_NE(tables[1][0].find("2 domains  revision 11"), std::string::npos);
+  EXPECT_EQ(tables[1][3], "    2  b     paused   -         0/0   0B     0.0s");
+  // Only what the new agent has: domain 1 is gone.
+  ASSERT_EQ(tables[2].size(), 3u) << buffer.str();
+  EXPECT_NE(tables[2][0].find("1 domain  revision 3"), std::string::npos)
+      << tables[2][0];
+  EXPECT_EQ(tables[2][2], "    2  b     paused  -         0/0   0B     0.0s");
+
+  auto requests = domains_.watch_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].resume().instance_id(), "inst-A");
+  EXPECT_EQ(requests[1].resume().revision(), 11u);
+  EXPECT_NE(err_.str().find("RESYNC_REQUIRED (instance_changed)"),
+            std::string::npos)
+      << err_.str();
+}
+
+TEST_F(CommandsTest, ListWatchJsonAndTerminal) {
+  using namespace xenlet::v1;
+  FakeDomainService::Stream stream;
+  stream.events = {DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 10,
+                               "inst-A", MakeDomain(1, "a")),
+                   Event(EVENT_TYPE_SYNCED, 10, "inst-A")};
+  stream.hold_open = true;
+  domains_.streams.push_back(stream);
+  domains_.streams.push_back(stream);
+  Start();
+
+  ListOptions options;
+  options.watch = true;
+  options.count = 1;
+  options.retry = FastRetry();
+  // --json: a list --json page per table, as of the revision drawn.
+  EXPECT_EQ(RunList(Global(/*json=*/true), options, out_, err_), kExitOk)
+      << err_.str();
+  std::vector<std::string> lines = Lines(out_.str());
+  ASSERT_EQ(lines.size(), 1u) << out_.str();
+  xenlet::v1::ListDomainsResponse page;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(lines[0], &page).ok());
+  EXPECT_EQ(page.domains_size(), 1);
+  EXPECT_EQ(page.snapshot().instance_id(), "inst-A");
+  EXPECT_EQ(page.snapshot().revision(), 10u);
+
+  // A terminal is cleared before each table.
+  options.terminal = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunList(Global(), options, out, err), kExitOk) << err.str();
+  EXPECT_EQ(out.str().rfind(kClearScreen, 0), 0u) << out.str();
+  EXPECT_NE(out.str().find("\n    1  a "), std::string::npos) << out.str();
+}
+
+TEST_F(CommandsTest, ListWatchRefusesFlagsThatDoNotApply) {
+  ListOptions options;
+  options.watch = true;
+  options.page_token = "p2";
+  EXPECT_EQ(RunList(Global(), options, out_, err_), kExitUsage);
+  EXPECT_EQ(err_.str(),
+            "xenletctl: --page-size/--page-token: not with --watch (it shows "
+            "every domain)\n"
+            "Run 'xenletctl list --help' for usage and examples.\n");
+  ListOptions bad_interval;
+  bad_interval.watch = true;
+  bad_interval.interval_seconds = -1;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunList(Global(), bad_interval, out, err), kExitUsage);
+  EXPECT_EQ(err.str().rfind("xenletctl: --interval: -1 is not in 0..3600", 0),
+            0u)
+      << err.str();
+  ListOptions count_alone;
+  count_alone.count = 2;
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunList(Global(), count_alone, out2, err2), kExitUsage);
+  EXPECT_EQ(err2.str().rfind("xenletctl: --count: only with --watch\n", 0), 0u)
+      << err2.str();
+}
+
+TEST_F(CommandsTest, CliListWatch) {
+  using namespace xenlet::v1;
+  FakeDomainService::Stream stream;
+  stream.events = {DomainEvent(EVENT_TYPE_ADDED, TRANSITION_EXISTING, 10,
+                               "inst-A", MakeDomain(1, "a")),
+                   Event(EVENT_TYPE_SYNCED, 10, "inst-A")};
+  stream.hold_open = true;
+  domains_.streams.push_back(stream);
+  Start();
+  const char* argv[] = {"xenletctl", "--socket",   socket_.c_str(), "list",
+                        "-w",        "--interval", "0.5",           "--count",
+                        "1",         "--wide",     "--state",       "running"};
+  EXPECT_EQ(RunCli(std::size(argv), argv, out_, err_), kExitOk) << err_.str();
+  auto tables = Tables(out_.str());
+  ASSERT_EQ(tables.size(), 1u) << out_.str();
+  EXPECT_EQ(tables[0][1].rfind("DOMID  NAME  UUID  STATE", 0), 0u)
+      << tables[0][1];
+  auto requests = domains_.watch_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].filter().states_size(), 1);
+  EXPECT_EQ(requests[0].stats_interval().seconds(), 1);  // 0.5 s, rounded up
+}
+
 TEST(CliTest, UsageErrorsAndHelp) {
   std::ostringstream out, err;
   const char* help[] = {"xenletctl", "watch", "--help"};
@@ -644,7 +949,8 @@ TEST(CliTest, UsageErrorsAndHelp) {
   std::ostringstream out2, err2;
   EXPECT_EQ(RunCli(4, bad_domid, out2, err2), kExitUsage);
   EXPECT_EQ(err2.str(),
-            "xenletctl: --domid: '40000' is not a domain id (0..32751)\n");
+            "xenletctl: --domid: '40000' is not a domain id (0..32751)\n"
+            "Run 'xenletctl list --help' for usage and examples.\n");
 
   const char* unknown[] = {"xenletctl", "frobnicate"};
   std::ostringstream out3, err3;

@@ -63,5 +63,19 @@ TEST(RenderKeyValues, AlignsValues) {
             "k:\n");
 }
 
+TEST(RenderKeyValues, WrapsLongValuesAtTheValueColumn) {
+  std::ostringstream out;
+  RenderKeyValues({{"caps", "aaaa bbbb cccc dddd"},
+                   {"k", "x"},
+                   {"long", "averyveryverylongword y"}},
+                  out, 16);
+  EXPECT_EQ(out.str(),
+            "caps: aaaa bbbb\n"
+            "      cccc dddd\n"
+            "k:    x\n"
+            "long: averyveryverylongword\n"
+            "      y\n");
+}
+
 }  // namespace
 }  // namespace xenlet::ctl

@@ -123,6 +123,9 @@ void LiveDisplay::Print(const std::string& line) {
 
 void LiveDisplay::OfferEvent(const v1::WatchDomainsResponse& event) {
   if (options_.samples_per_second <= 0 || !event.has_domain()) return;
+  // Lifecycle transitions only: key updates (UPDATED) outnumber them and
+  // say less.
+  if (event.transition() == v1::TRANSITION_UPDATED) return;
   const absl::Time now = absl::Now();
   {
     absl::MutexLock lock(&mutex_);

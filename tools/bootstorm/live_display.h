@@ -58,7 +58,8 @@ class LiveDisplay {
 
   // A line above the panel (any thread).
   void Print(const std::string& line);
-  // An event of the first client: printed if the sample rate allows.
+  // An event of the first client: printed if it is a lifecycle transition
+  // and the sample rate allows.
   void OfferEvent(const v1::WatchDomainsResponse& event);
 
  private:

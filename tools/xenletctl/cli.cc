@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "tools/xenletctl/commands.h"
+#include "tools/xenletctl/errors.h"
+#include "tools/xenletctl/help_text.h"
 
 namespace xenlet::ctl {
 
@@ -11,13 +13,16 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
            std::ostream& err) {
   CLI::App app(
       "xenletctl: operator CLI for the xenlet agent (xenlet.v1 gRPC API).\n"
-      "Connects to the agent's unix socket, or to --address over TCP.",
+      "Connects to the agent's unix socket, or to --address over TCP.\n"
+      "`xenletctl VERB --help` has each verb's flags and examples.",
       "xenletctl");
   app.require_subcommand(1);
-  // Same prefix as every other error of the tool.
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return std::string("xenletctl: ") + e.what() +
-           "\nRun with --help for more information.\n";
+  // Same prefix as every other error of the tool, and the help of the verb
+  // the mistake is in (CLI11 records a verb before parsing its flags).
+  app.failure_message([](const CLI::App* app, const CLI::Error& e) {
+    const std::vector<CLI::App*> verbs = app->get_subcommands();
+    return std::string("xenletctl: ") + e.what() + "\n" +
+           UsageHint(verbs.empty() ? "" : verbs.front()->get_name()) + "\n";
   });
   // Global flags may also follow the verb: `xenletctl list --json`.
   app.fallthrough();
@@ -37,10 +42,12 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
                  "PEM client certificate, for agents that authorise clients");
   app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert");
   app.add_flag("--json", global.json,
-               "Machine output: one protobuf JSON document per response "
-               "(per event for watch)");
+               "Machine output: one protobuf JSON document per response, "
+               "on one line (per event for watch, per table for list "
+               "--watch)");
   app.add_option("--timeout", global.timeout_seconds,
-                 "Per-call deadline in seconds, 0 for none (not for watch)")
+                 "Per-call deadline in seconds, 0 for none (not for the "
+                 "streams of watch and list --watch)")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
             // CLI11's own range check prints DBL_MAX in full.
@@ -65,11 +72,10 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   }
 
   for (const Command& command : commands) {
-    command.app->footer(
-        "Global flags, also accepted after the verb: --socket, --address, "
-        "--tls-ca, --tls-cert, --tls-key, --json, --timeout (see xenletctl "
-        "--help).");
+    command.app->footer(VerbFooter(command.app->get_name()));
   }
+  // After the verbs: they would inherit it.
+  app.footer(RootFooter());
 
   try {
     app.parse(argc, argv);

@@ -93,7 +93,7 @@ int RunControl(const GlobalOptions& global, const ControlOptions& options,
                std::istream& in, std::ostream& out, std::ostream& err) {
   const std::string& verb = options.verb;
   auto channel = MakeChannel(global.connection);
-  if (!channel.ok()) return ReportUsageError(err, channel.status());
+  if (!channel.ok()) return ReportUsageError(err, verb, channel.status());
   auto stub = v1::ControlService::NewStub(*channel);
   grpc::ClientContext context;
   // A shutdown may wait for its guests: the deadline covers that wait.
@@ -156,8 +156,8 @@ int RunControl(const GlobalOptions& global, const ControlOptions& options,
     if (filled.ok())
       status = stub->DestroyDomains(&context, request, &response);
   }
-  if (!filled.ok()) return ReportUsageError(err, filled);
-  if (!status.ok()) return ReportRpcError(err, verb, status);
+  if (!filled.ok()) return ReportUsageError(err, verb, filled);
+  if (!status.ok()) return ReportRpcError(err, verb, status, global.connection);
   return Render(global, response, out);
 }
 

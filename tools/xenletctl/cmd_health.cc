@@ -14,7 +14,7 @@ using grpc::health::v1::HealthCheckResponse;
 int RunHealth(const GlobalOptions& global, const HealthOptions& options,
               std::ostream& out, std::ostream& err) {
   auto channel = MakeChannel(global.connection);
-  if (!channel.ok()) return ReportUsageError(err, channel.status());
+  if (!channel.ok()) return ReportUsageError(err, "health", channel.status());
   auto stub = grpc::health::v1::Health::NewStub(*channel);
 
   HealthCheckRequest request;
@@ -23,7 +23,9 @@ int RunHealth(const GlobalOptions& global, const HealthOptions& options,
   grpc::ClientContext context;
   SetDeadline(context, global.timeout_seconds);
   grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) return ReportRpcError(err, "Check", status);
+  if (!status.ok()) {
+    return ReportRpcError(err, "Check", status, global.connection);
+  }
 
   if (global.json) {
     out << ToJson(response) << '\n';

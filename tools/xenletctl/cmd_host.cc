@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "tools/xenletctl/commands.h"
 #include "tools/xenletctl/domain_format.h"
@@ -49,7 +50,11 @@ std::vector<std::pair<std::string, std::string>> HostPairs(const Host& host) {
       {"agent_version", agent.version()},
       {"instance_id", agent.instance_id()},
       {"start_time", Time(agent.start_time(), agent.has_start_time())},
-      {"uptime", Duration(agent.uptime(), agent.has_uptime())},
+      {"uptime",
+       agent.has_uptime()
+           ? CompactDuration(absl::Seconds(agent.uptime().seconds()) +
+                             absl::Nanoseconds(agent.uptime().nanos()))
+           : "-"},
       {"revision", absl::StrCat(agent.revision())},
       {"open_streams", absl::StrCat(agent.open_streams())},
       {"sweep_interval", Duration(sweep.interval(), sweep.has_interval())},
@@ -88,7 +93,7 @@ std::vector<std::pair<std::string, std::string>> HostPairs(const Host& host) {
 
 int RunHost(const GlobalOptions& global, std::ostream& out, std::ostream& err) {
   auto channel = MakeChannel(global.connection);
-  if (!channel.ok()) return ReportUsageError(err, channel.status());
+  if (!channel.ok()) return ReportUsageError(err, "host", channel.status());
   auto stub = xenlet::v1::HostService::NewStub(*channel);
 
   grpc::ClientContext context;
@@ -96,12 +101,15 @@ int RunHost(const GlobalOptions& global, std::ostream& out, std::ostream& err) {
   Host host;
   grpc::Status status =
       stub->GetHost(&context, xenlet::v1::GetHostRequest(), &host);
-  if (!status.ok()) return ReportRpcError(err, "GetHost", status);
+  if (!status.ok()) {
+    return ReportRpcError(err, "GetHost", status, global.connection);
+  }
 
   if (global.json) {
     out << ToJson(host) << '\n';
   } else {
-    RenderKeyValues(HostPairs(host), out);
+    // Long values (capabilities, a sweep error) wrap within 80 columns.
+    RenderKeyValues(HostPairs(host), out, 80);
   }
   return kExitOk;
 }

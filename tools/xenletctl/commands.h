@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/time/time.h"
 #include "tools/xenletctl/connection.h"
 #include "tools/xenletctl/exit_codes.h"
 #include "tools/xenletctl/selectors.h"
 #include "tools/xenletctl/stop_token.h"
+#include "tools/xenletctl/watch_session.h"
 
 namespace xenlet::ctl {
 
@@ -24,8 +26,13 @@ namespace xenlet::ctl {
 struct GlobalOptions {
   ConnectionOptions connection;
   bool json = false;
-  // Per-call deadline in seconds; 0 means none. Not applied to watch.
+  // Per-call deadline in seconds; 0 means none. Not applied to streams
+  // (watch, list --watch).
   double timeout_seconds = 10;
+  // Times in human output (watch lines, list --watch headers), and the
+  // clock for the events that carry no time of their own.
+  absl::TimeZone time_zone = absl::LocalTimeZone();
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
 struct ListOptions {
@@ -34,11 +41,25 @@ struct ListOptions {
   int page_size = 0;
   std::string page_token;
   bool all = false;
+  // More columns (domain_table.h).
+  bool wide = false;
+  // Keep the table up to date from a WatchDomains stream: redraw when it
+  // changed, at most once per interval.
+  bool watch = false;
+  double interval_seconds = 2;
+  // Exit after this many tables drawn; 0 is unbounded.
+  int64_t count = 0;
+  // stdout is a terminal: clear it before each table, fit the table to it.
+  bool terminal = false;
+  RetryPolicy retry;
+  // Ends --watch from another thread (signals, tests). May be null.
+  StopToken* stop = nullptr;
 };
 
 struct GetOptions {
   std::vector<std::string> selectors;
   std::vector<std::string> fields;
+  bool wide = false;
 };
 
 struct WatchOptions {
@@ -56,13 +77,7 @@ struct WatchOptions {
   int64_t count = 0;
   // Exit after the first SYNCED.
   bool until_synced = false;
-  // Reconnect backoff: doubles from initial up to max after each failed
-  // attempt, back to initial once a stream delivers an event.
-  double backoff_initial_seconds = 0.5;
-  double backoff_max_seconds = 30;
-  // Give up after this many reconnects in a row without an event; 0 is
-  // unbounded.
-  int max_reconnects = 0;
+  RetryPolicy retry;
   // Ends the watch from another thread (signals, tests). May be null.
   StopToken* stop = nullptr;
 };
@@ -88,6 +103,9 @@ int RunHealth(const GlobalOptions& global, const HealthOptions& options,
               std::ostream& out, std::ostream& err);
 int RunList(const GlobalOptions& global, const ListOptions& options,
             std::ostream& out, std::ostream& err);
+// list --watch (list_watch.cc); RunList calls it.
+int RunListWatch(const GlobalOptions& global, const ListOptions& options,
+                 std::ostream& out, std::ostream& err);
 int RunGet(const GlobalOptions& global, const GetOptions& options,
            std::ostream& out, std::ostream& err);
 int RunWatch(const GlobalOptions& global, const WatchOptions& options,

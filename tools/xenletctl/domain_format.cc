@@ -10,7 +10,6 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace xenlet::ctl {
 namespace {
@@ -32,13 +31,26 @@ std::string ShortName(const EnumDescriptor* descriptor, int value,
   return name;
 }
 
-// Whether the mask keeps `path` (or a parent of it). Empty mask keeps all.
-bool Covers(const google::protobuf::FieldMask& mask, const std::string& path) {
-  if (mask.paths_size() == 0) return true;
-  for (const std::string& p : mask.paths()) {
-    if (p == path || absl::StartsWith(path, p + ".")) return true;
+// The state a transition leaves a domain in, if it says; UNSPECIFIED for
+// existing, updated and resumed, which do not.
+xenlet::v1::DomainState ImpliedState(xenlet::v1::Transition transition) {
+  switch (transition) {
+    case xenlet::v1::TRANSITION_CREATED:
+      return xenlet::v1::DOMAIN_STATE_CREATED;
+    case xenlet::v1::TRANSITION_STARTED:
+    case xenlet::v1::TRANSITION_UNPAUSED:
+      return xenlet::v1::DOMAIN_STATE_RUNNING;
+    case xenlet::v1::TRANSITION_PAUSED:
+      return xenlet::v1::DOMAIN_STATE_PAUSED;
+    case xenlet::v1::TRANSITION_SHUTDOWN:
+      return xenlet::v1::DOMAIN_STATE_SHUTDOWN;
+    case xenlet::v1::TRANSITION_DYING:
+      return xenlet::v1::DOMAIN_STATE_DYING;
+    case xenlet::v1::TRANSITION_DESTROYED:
+      return xenlet::v1::DOMAIN_STATE_DESTROYED;
+    default:
+      return xenlet::v1::DOMAIN_STATE_UNSPECIFIED;
   }
-  return false;
 }
 
 }  // namespace
@@ -130,86 +142,79 @@ std::string FormatBytes(uint64_t bytes) {
   return buf;
 }
 
-std::vector<std::string> DomainHeader() {
-  return {"DOMID", "NAME", "UUID",   "STATE",   "REASON",
-          "VCPUS", "MEM",  "MAXMEM", "CPUTIME", "FLAGS"};
-}
-
-std::vector<std::string> DomainRow(const Domain& domain,
-                                   const google::protobuf::FieldMask& mask) {
-  auto cell = [&](const std::string& path, std::string value) {
-    return Covers(mask, path) ? value : std::string("-");
-  };
-  auto or_dash = [](const std::string& s) { return s.empty() ? "-" : s; };
-
-  std::string vcpus = "-";
-  if (Covers(mask, "vcpus_online") || Covers(mask, "vcpus_max")) {
-    vcpus = absl::StrCat(
-        Covers(mask, "vcpus_online") ? std::to_string(domain.vcpus_online())
-                                     : "-",
-        "/",
-        Covers(mask, "vcpus_max") ? std::to_string(domain.vcpus_max()) : "-");
+std::string CompactDuration(absl::Duration duration) {
+  if (duration < absl::ZeroDuration()) duration = absl::ZeroDuration();
+  // Truncated, not rounded: 59.96s is not yet a minute.
+  const int64_t tenths = absl::ToInt64Milliseconds(duration) / 100;
+  const int64_t seconds = tenths / 10;
+  char buf[32];
+  if (seconds < 60) {
+    std::snprintf(buf, sizeof(buf), "%lld.%llds",
+                  static_cast<long long>(seconds),
+                  static_cast<long long>(tenths % 10));
+  } else if (seconds < 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds",
+                  static_cast<long long>(seconds / 60),
+                  static_cast<long long>(seconds % 60));
+  } else if (seconds < 86400) {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm",
+                  static_cast<long long>(seconds / 3600),
+                  static_cast<long long>(seconds / 60 % 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldd%02lldh",
+                  static_cast<long long>(seconds / 86400),
+                  static_cast<long long>(seconds / 3600 % 24));
   }
-  char cpu[32];
-  std::snprintf(cpu, sizeof(cpu), "%.1fs", domain.cpu_time_ns() / 1e9);
-
-  // Static flags only: running/blocked flip on every sweep.
-  std::vector<std::string> flags;
-  const xenlet::v1::DomainFlags& f = domain.flags();
-  if (f.hvm()) flags.push_back("hvm");
-  if (f.hap()) flags.push_back("hap");
-  if (f.paused()) flags.push_back("paused");
-  if (f.shutdown()) flags.push_back("shutdown");
-  if (f.dying()) flags.push_back("dying");
-  if (f.debugged()) flags.push_back("debugged");
-  if (f.xenstore_domain()) flags.push_back("xenstore");
-
-  return {
-      cell("domid", std::to_string(domain.domid())),
-      cell("name", or_dash(domain.name())),
-      cell("uuid", or_dash(domain.uuid())),
-      cell("state", StateName(domain.state())),
-      cell("shutdown_reason", ShutdownReasonName(domain.shutdown_reason())),
-      vcpus,
-      cell("memory.current_bytes",
-           FormatBytes(domain.memory().current_bytes())),
-      cell("memory.max_bytes", FormatBytes(domain.memory().max_bytes())),
-      cell("cpu_time_ns", cpu),
-      cell("flags", flags.empty() ? "-" : absl::StrJoin(flags, ",")),
-  };
+  return buf;
 }
 
-std::string EventLine(const WatchDomainsResponse& event) {
-  std::string time =
-      event.has_detected_time()
-          ? google::protobuf::util::TimeUtil::ToString(event.detected_time())
-          : "-";
-  std::string line = absl::StrCat(time, " ", event.revision(), " ",
-                                  EventTypeName(event.type()));
+std::string FormatCpuTime(uint64_t nanoseconds) {
+  return CompactDuration(absl::Nanoseconds(nanoseconds));
+}
+
+std::string EventLine(const WatchDomainsResponse& event, absl::TimeZone zone,
+                      absl::Time received) {
+  absl::Time when = received;
+  if (event.has_detected_time()) {
+    when = absl::FromUnixSeconds(event.detected_time().seconds()) +
+           absl::Nanoseconds(event.detected_time().nanos());
+  }
+  // Time of day only: the date (and nanoseconds) are in --json.
+  const std::string time = absl::FormatTime("%H:%M:%S", when, zone);
+  std::string line = absl::StrCat(time, " ", EventTypeName(event.type()));
+  const Domain& d = event.domain();
+  const std::string name = d.name().empty() ? "-" : d.name();
   switch (event.type()) {
     case xenlet::v1::EVENT_TYPE_SYNCED:
     case xenlet::v1::EVENT_TYPE_BOOKMARK:
-      return line;
+      // The resume point, as --resume takes it.
+      return event.instance_id().empty()
+                 ? absl::StrCat(line, " ", event.revision())
+                 : absl::StrCat(line, " ", event.instance_id(), ":",
+                                event.revision());
     case xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED:
       return absl::StrCat(line,
                           " reason=", ResyncReasonName(event.resync_reason()),
                           " instance=", event.instance_id());
+    case xenlet::v1::EVENT_TYPE_STATS:
+      // The volatile fields are what a STATS event is for (online vCPUs;
+      // the maximum is static); the state is in the events that change it.
+      return absl::StrCat(line, " domid=", d.domid(), " name=", name,
+                          " vcpus=", d.vcpus_online(),
+                          " mem=", FormatBytes(d.memory().current_bytes()),
+                          " cpu=", FormatCpuTime(d.cpu_time_ns()));
     default:
       break;
   }
-  const Domain& d = event.domain();
   absl::StrAppend(&line, " ", TransitionName(event.transition()),
-                  " domid=", d.domid(),
-                  " name=", d.name().empty() ? "-" : d.name(),
-                  " state=", StateName(d.state()),
-                  " reason=", ShutdownReasonName(d.shutdown_reason()));
-  if (event.type() == xenlet::v1::EVENT_TYPE_STATS) {
-    // The volatile fields are what a STATS event is for.
-    char cpu[32];
-    std::snprintf(cpu, sizeof(cpu), "%.1fs", d.cpu_time_ns() / 1e9);
-    absl::StrAppend(&line, " vcpus=", d.vcpus_online(), "/", d.vcpus_max(),
-                    " mem=", FormatBytes(d.memory().current_bytes()),
-                    " cpu=", cpu);
+                  " domid=", d.domid(), " name=", name);
+  // "paused domid=7 name=x" says the state already; 80 columns are few.
+  if (d.state() != ImpliedState(event.transition())) {
+    absl::StrAppend(&line, " state=", StateName(d.state()));
+  }
+  // Only set for shut-down domains: "reason=-" on every line is noise.
+  if (d.shutdown_reason() != xenlet::v1::SHUTDOWN_REASON_UNSPECIFIED) {
+    absl::StrAppend(&line, " reason=", ShutdownReasonName(d.shutdown_reason()));
   }
   if (event.coalesced()) absl::StrAppend(&line, " coalesced");
   return line;

@@ -1,6 +1,6 @@
-// How a Domain and a watch event look to an operator: short lowercase names
-// for the API's enums, table rows, one-line events, and the protobuf JSON
-// printer for --json.
+// How API values look to an operator: short lowercase names for the API's
+// enums, byte counts and durations, one-line watch events, and the protobuf
+// JSON printer for --json. Domain tables are in domain_table.h.
 #ifndef XENLET_TOOLS_XENLETCTL_DOMAIN_FORMAT_H_
 #define XENLET_TOOLS_XENLETCTL_DOMAIN_FORMAT_H_
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "google/protobuf/field_mask.pb.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "xenlet/v1/control_service.pb.h"
 #include "xenlet/v1/domain.pb.h"
@@ -39,19 +39,26 @@ std::vector<std::string> StateNames();
 // 0 -> "0B", 536870912 -> "512MiB", 1610612736 -> "1.5GiB".
 std::string FormatBytes(uint64_t bytes);
 
-// The table columns of a domain, in DomainRow's order.
-std::vector<std::string> DomainHeader();
+// Short enough for a table column (at most 7 characters below 1000 days),
+// like ps's TIME: "12.3s", "12m05s", "3h04m", "2d03h".
+std::string CompactDuration(absl::Duration duration);
 
-// One row per DomainHeader. A column whose field the mask leaves out is "-"
-// (an absent field would otherwise print as 0 and mislead). Empty mask: all.
-std::vector<std::string> DomainRow(const xenlet::v1::Domain& domain,
-                                   const google::protobuf::FieldMask& mask);
+// The domain's CPU time as CompactDuration.
+std::string FormatCpuTime(uint64_t nanoseconds);
 
-// One line per watch event, without newline:
-// "<time> <revision> <TYPE> <transition> domid=.. name=.. state=.. reason=..
-// [coalesced]" (STATS add "vcpus=.. mem=.. cpu=.."), or for markers
-// "<time> <revision> SYNCED".
-std::string EventLine(const xenlet::v1::WatchDomainsResponse& event);
+// One line per watch event, without newline, short enough for 80 columns
+// with 20-character names:
+//   <HH:MM:SS> <TYPE> <transition> domid=.. name=.. [state=..] [reason=..]
+//       [coalesced]
+// state= is left out when the transition names it (created, started,
+// paused, unpaused, shutdown, dying, destroyed), reason= when there is none.
+//   <HH:MM:SS> STATS domid=.. name=.. vcpus=<online> mem=.. cpu=..
+//   <HH:MM:SS> SYNCED|BOOKMARK <instance>:<revision>   (the resume point)
+//   <HH:MM:SS> RESYNC_REQUIRED reason=.. instance=..
+// The time is the agent's detected time, or for events without one (the
+// initial state, STATS, markers) `received`, in `zone`.
+std::string EventLine(const xenlet::v1::WatchDomainsResponse& event,
+                      absl::TimeZone zone, absl::Time received);
 
 // Single-line protobuf JSON (no hand-written JSON). Field names are the
 // proto3 JSON (lowerCamelCase) names, as grpcurl prints them.

@@ -1,4 +1,5 @@
-// How xenletctl reports failures: one line on stderr, a documented exit code.
+// How xenletctl reports failures: what went wrong on one line of stderr,
+// what to do next on the line after it, and a documented exit code.
 #ifndef XENLET_TOOLS_XENLETCTL_ERRORS_H_
 #define XENLET_TOOLS_XENLETCTL_ERRORS_H_
 
@@ -7,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
+#include "tools/xenletctl/connection.h"
 
 namespace xenlet::ctl {
 
@@ -14,15 +16,23 @@ namespace xenlet::ctl {
 // which use the same numbers).
 std::string StatusCodeName(int code);
 
-// Prints "xenletctl: <method>: <CODE>: <message>" to `err` and returns
-// kExitRpcError. UNIMPLEMENTED gets a hint: the agent answers it for methods
-// it does not implement yet.
+// Prints "xenletctl: <method>: <CODE>: <message>", or for an agent that
+// could not be reached "xenletctl: cannot reach xenlet at <target>: <why>.",
+// then the next step when there is one (error_hints.h); returns
+// kExitRpcError. UNIMPLEMENTED says the agent does not implement the method
+// yet.
 int ReportRpcError(std::ostream& err, const std::string& method,
-                   const grpc::Status& status);
+                   const grpc::Status& status,
+                   const ConnectionOptions& connection);
 
-// Prints "xenletctl: <message>" and returns kExitUsage: a flag value was
-// refused before anything was sent.
-int ReportUsageError(std::ostream& err, const absl::Status& status);
+// "Run 'xenletctl VERB --help' for usage and examples." (no verb: the
+// top-level help).
+std::string UsageHint(const std::string& verb);
+
+// Prints "xenletctl: <message>" and UsageHint(verb); returns kExitUsage: a
+// flag value was refused before anything was sent.
+int ReportUsageError(std::ostream& err, const std::string& verb,
+                     const absl::Status& status);
 
 }  // namespace xenlet::ctl
 

@@ -59,15 +59,37 @@ void Table::Render(std::ostream& out) const {
 
 void RenderKeyValues(
     const std::vector<std::pair<std::string, std::string>>& pairs,
-    std::ostream& out) {
-  size_t width = 0;
+    std::ostream& out, size_t width) {
+  size_t key_width = 0;
   for (const auto& [key, value] : pairs) {
-    width = std::max(width, DisplayWidth(key));
+    key_width = std::max(key_width, DisplayWidth(key));
   }
+  const size_t indent = key_width + 2;  // "key:" and at least one space
+  const size_t room = width > indent ? width - indent : 0;
   for (const auto& [key, value] : pairs) {
     out << key << ':';
-    if (!value.empty()) {
-      out << std::string(width - DisplayWidth(key) + 1, ' ') << value;
+    if (value.empty()) {
+      out << '\n';
+      continue;
+    }
+    out << std::string(indent - DisplayWidth(key) - 1, ' ');
+    size_t used = 0;
+    size_t start = 0;
+    while (start < value.size()) {
+      size_t end = value.find(' ', start);
+      if (end == std::string::npos) end = value.size();
+      const std::string word = value.substr(start, end - start);
+      const size_t w = DisplayWidth(word);
+      if (used > 0 && used + 1 + w > room) {
+        out << '\n' << std::string(indent, ' ');
+        used = 0;
+      } else if (used > 0) {
+        out << ' ';
+        ++used;
+      }
+      out << word;
+      used += w;
+      start = end + 1;
     }
     out << '\n';
   }

@@ -29,10 +29,12 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// "key: value" lines with the values aligned.
+// "key: value" lines with the values aligned. A value that would pass
+// `width` columns goes on at the value column of the next lines, broken at
+// spaces (a word longer than the room left stays whole).
 void RenderKeyValues(
     const std::vector<std::pair<std::string, std::string>>& pairs,
-    std::ostream& out);
+    std::ostream& out, size_t width = 80);
 
 // Display width of UTF-8 text: code points, not bytes (names may be UTF-8).
 size_t DisplayWidth(const std::string& text);
