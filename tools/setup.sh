@@ -24,6 +24,10 @@ packages=(
   python3-grpcio python3-protobuf
   # tests/deploy: systemd-analyze verifies the systemd unit
   systemd
+  # fleet/: the NATS C client, and the JetStream servers of the fleet tests
+  libnats-dev nats-server
+  # tests/fleet: a network namespace per simulated host
+  iproute2
 )
 
 missing=()
