@@ -30,23 +30,24 @@ std::string EventId(absl::string_view instance_id, uint64_t revision) {
   return absl::StrCat(instance_id, ":", revision);
 }
 
-std::string EventTypeName(const v1::WatchDomainsResponse& event) {
-  if (event.transition() != v1::TRANSITION_UNSPECIFIED) {
+std::string EventTypeName(const xenlet::v1::WatchDomainsResponse& event) {
+  if (event.transition() != xenlet::v1::TRANSITION_UNSPECIFIED) {
     return absl::StrCat(
         "io.xenlet.domain.",
-        Lower(v1::Transition_Name(event.transition()), "TRANSITION_"));
+        Lower(xenlet::v1::Transition_Name(event.transition()), "TRANSITION_"));
   }
-  return absl::StrCat("io.xenlet.domain.",
-                      Lower(v1::EventType_Name(event.type()), "EVENT_TYPE_"));
+  return absl::StrCat(
+      "io.xenlet.domain.",
+      Lower(xenlet::v1::EventType_Name(event.type()), "EVENT_TYPE_"));
 }
 
 absl::StatusOr<std::string> FormatCloudEvent(
-    absl::string_view host, const v1::WatchDomainsResponse& event) {
-  if (event.type() != v1::EVENT_TYPE_ADDED &&
-      event.type() != v1::EVENT_TYPE_MODIFIED &&
-      event.type() != v1::EVENT_TYPE_DELETED) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a domain event: ", v1::EventType_Name(event.type())));
+    absl::string_view host, const xenlet::v1::WatchDomainsResponse& event) {
+  if (event.type() != xenlet::v1::EVENT_TYPE_ADDED &&
+      event.type() != xenlet::v1::EVENT_TYPE_MODIFIED &&
+      event.type() != xenlet::v1::EVENT_TYPE_DELETED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a domain event: ", xenlet::v1::EventType_Name(event.type())));
   }
   std::string domain;
   google::protobuf::util::JsonPrintOptions options;
@@ -73,8 +74,9 @@ absl::StatusOr<std::string> FormatCloudEvent(
   AppendField(&out, "xenletrevision", absl::StrCat(event.revision()));
   out += ",\"data\":{";
   out += "\"eventType\":";
-  AppendJsonString(&out, v1::EventType_Name(event.type()));
-  AppendField(&out, "transition", v1::Transition_Name(event.transition()));
+  AppendJsonString(&out, xenlet::v1::EventType_Name(event.type()));
+  AppendField(&out, "transition",
+              xenlet::v1::Transition_Name(event.transition()));
   absl::StrAppend(&out,
                   ",\"coalesced\":", event.coalesced() ? "true" : "false");
   AppendField(&out, "initiator", event.initiator());

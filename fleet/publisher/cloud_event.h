@@ -30,11 +30,11 @@ std::string EventId(absl::string_view instance_id, uint64_t revision);
 
 // "io.xenlet.domain." + the transition in lower case ("started"); for an
 // event without one, the event type ("deleted").
-std::string EventTypeName(const v1::WatchDomainsResponse& event);
+std::string EventTypeName(const xenlet::v1::WatchDomainsResponse& event);
 
 // The CloudEvent of a live ADDED, MODIFIED or DELETED event of `host`.
 absl::StatusOr<std::string> FormatCloudEvent(
-    absl::string_view host, const v1::WatchDomainsResponse& event);
+    absl::string_view host, const xenlet::v1::WatchDomainsResponse& event);
 
 }  // namespace xenlet::fleet
 

@@ -12,27 +12,27 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::util::JsonStringToMessage;
 
-v1::WatchDomainsResponse Started() {
-  v1::WatchDomainsResponse e;
-  e.set_type(v1::EVENT_TYPE_MODIFIED);
-  e.set_transition(v1::TRANSITION_STARTED);
+xenlet::v1::WatchDomainsResponse Started() {
+  xenlet::v1::WatchDomainsResponse e;
+  e.set_type(xenlet::v1::EVENT_TYPE_MODIFIED);
+  e.set_transition(xenlet::v1::TRANSITION_STARTED);
   e.set_revision(4242);
   e.set_instance_id("6f1c0d2e");
   e.set_initiator("unix:uid=0,gid=0");
   *e.mutable_detected_time() =
       google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
           1764063000123000000);
-  v1::Domain* d = e.mutable_domain();
+  xenlet::v1::Domain* d = e.mutable_domain();
   d->set_domid(7);
   d->set_uuid("4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b");
   d->set_name("web \"1\"\n");  // escaped in the envelope's JSON
-  d->set_state(v1::DOMAIN_STATE_RUNNING);
+  d->set_state(xenlet::v1::DOMAIN_STATE_RUNNING);
   d->mutable_memory()->set_current_bytes(64ull << 20);
   return e;
 }
 
 TEST(CloudEventTest, EnvelopeCarriesIdentityAndTheDomain) {
-  const v1::WatchDomainsResponse event = Started();
+  const xenlet::v1::WatchDomainsResponse event = Started();
   auto json = FormatCloudEvent("h1", event);
   ASSERT_TRUE(json.ok()) << json.status();
   Struct envelope;
@@ -59,7 +59,7 @@ TEST(CloudEventTest, EnvelopeCarriesIdentityAndTheDomain) {
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(
                   data.at("domain").struct_value(), &domain_json)
                   .ok());
-  v1::Domain domain;
+  xenlet::v1::Domain domain;
   ASSERT_TRUE(JsonStringToMessage(domain_json, &domain).ok()) << domain_json;
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
       domain, event.domain()))
@@ -67,9 +67,9 @@ TEST(CloudEventTest, EnvelopeCarriesIdentityAndTheDomain) {
 }
 
 TEST(CloudEventTest, TypesFollowTheTransitionElseTheEventType) {
-  v1::WatchDomainsResponse e = Started();
-  e.set_type(v1::EVENT_TYPE_DELETED);
-  e.set_transition(v1::TRANSITION_DESTROYED);
+  xenlet::v1::WatchDomainsResponse e = Started();
+  e.set_type(xenlet::v1::EVENT_TYPE_DELETED);
+  e.set_transition(xenlet::v1::TRANSITION_DESTROYED);
   EXPECT_EQ(EventTypeName(e), "io.xenlet.domain.destroyed");
   e.clear_transition();
   EXPECT_EQ(EventTypeName(e), "io.xenlet.domain.deleted");
@@ -77,13 +77,14 @@ TEST(CloudEventTest, TypesFollowTheTransitionElseTheEventType) {
 }
 
 TEST(CloudEventTest, MarkersAreNotEvents) {
-  v1::WatchDomainsResponse e;
-  for (auto type : {v1::EVENT_TYPE_SYNCED, v1::EVENT_TYPE_BOOKMARK,
-                    v1::EVENT_TYPE_STATS, v1::EVENT_TYPE_RESYNC_REQUIRED}) {
+  xenlet::v1::WatchDomainsResponse e;
+  for (auto type :
+       {xenlet::v1::EVENT_TYPE_SYNCED, xenlet::v1::EVENT_TYPE_BOOKMARK,
+        xenlet::v1::EVENT_TYPE_STATS, xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED}) {
     e.set_type(type);
     EXPECT_EQ(FormatCloudEvent("h1", e).status().code(),
               absl::StatusCode::kInvalidArgument)
-        << v1::EventType_Name(type);
+        << xenlet::v1::EventType_Name(type);
   }
 }
 
