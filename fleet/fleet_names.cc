@@ -1,6 +1,10 @@
 #include "fleet/fleet_names.h"
 
+#include <vector>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace xenlet::fleet {
 namespace {
@@ -39,8 +43,30 @@ std::string HostIdFromHostname(absl::string_view hostname) {
   return id.empty() ? "_" : id;
 }
 
-std::string DomainKey(absl::string_view host, absl::string_view uuid) {
-  return absl::StrCat(host, ".", uuid);
+std::string DomainKey(absl::string_view host, absl::string_view uuid,
+                      uint32_t domid) {
+  return absl::StrCat(host, ".", uuid, ".", domid);
+}
+
+std::string MessageId(absl::string_view host, absl::string_view instance_id,
+                      uint64_t revision) {
+  return absl::StrCat(host, ":", instance_id, ":", revision);
+}
+
+std::optional<MessageIdParts> ParseMessageId(absl::string_view id) {
+  const size_t first = id.find(':');
+  const size_t last = id.rfind(':');
+  if (first == absl::string_view::npos || first == last || first == 0 ||
+      last == first + 1) {
+    return std::nullopt;
+  }
+  MessageIdParts parts;
+  parts.host = std::string(id.substr(0, first));
+  parts.instance_id = std::string(id.substr(first + 1, last - first - 1));
+  if (!absl::SimpleAtoi(id.substr(last + 1), &parts.revision)) {
+    return std::nullopt;
+  }
+  return parts;
 }
 
 std::string EventsSubject(absl::string_view host) {
@@ -52,14 +78,15 @@ std::string HostDomainsFilter(absl::string_view host) {
 }
 
 std::optional<DomainKeyParts> ParseDomainKey(absl::string_view key) {
-  const size_t dot = key.find('.');
-  if (dot == absl::string_view::npos || dot == 0 || dot + 1 == key.size() ||
-      key.find('.', dot + 1) != absl::string_view::npos) {
+  const std::vector<absl::string_view> tokens = absl::StrSplit(key, '.');
+  DomainKeyParts parts;
+  if (tokens.size() != 3 || tokens[1].empty() ||
+      !ValidateHostId(tokens[0]).ok() ||
+      !absl::SimpleAtoi(tokens[2], &parts.domid)) {
     return std::nullopt;
   }
-  DomainKeyParts parts{std::string(key.substr(0, dot)),
-                       std::string(key.substr(dot + 1))};
-  if (!ValidateHostId(parts.host).ok()) return std::nullopt;
+  parts.host = std::string(tokens[0]);
+  parts.uuid = std::string(tokens[1]);
   return parts;
 }
 

@@ -28,20 +28,6 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
-// "<instance>:<revision>" (EventId) back into a point.
-std::optional<xenlet::v1::ResumePoint> ParseEventId(const std::string& id) {
-  const size_t colon = id.rfind(':');
-  uint64_t revision = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(id.substr(colon + 1), &revision)) {
-    return std::nullopt;
-  }
-  xenlet::v1::ResumePoint point;
-  point.set_instance_id(id.substr(0, colon));
-  point.set_revision(revision);
-  return point;
-}
-
 xenlet::v1::ResumePoint Point(const std::string& instance_id,
                               uint64_t revision) {
   xenlet::v1::ResumePoint point;
@@ -65,6 +51,7 @@ void Publisher::Run() {
     const absl::Time start = absl::Now();
     const SessionEnd end = Session();
     if (end == SessionEnd::kStopped) break;
+    if (end == SessionEnd::kReopen) continue;  // at once, from resume_
     if (end == SessionEnd::kAgentFailed && recovered_) {
       // Say so in the health (best effort: the sink may be down too).
       (void)WriteHealth(HostHealth::STATE_AGENT_UNREACHABLE);
@@ -127,6 +114,9 @@ Publisher::SessionEnd Publisher::Session() {
       absl::ToInt64Seconds(options_.bookmark_interval));
   pending_.clear();
   resyncing_ = false;
+  reopen_ = false;
+  touched_.clear();
+  replaying_history_ = resume_ && resume_->revision() == 0;
   if (resume_) {
     *request.mutable_resume() = *resume_;
     collecting_ = false;
@@ -150,7 +140,7 @@ Publisher::SessionEnd Publisher::Session() {
       stats_.last_heard = absl::Now();
     }
     sink_error = Handle(message);
-    if (!sink_error.ok()) {
+    if (!sink_error.ok() || reopen_) {
       // Stop reading: the agent keeps the events in its log, and this
       // stream resumes from the last applied point once the sink answers.
       context.TryCancel();
@@ -161,6 +151,7 @@ Publisher::SessionEnd Publisher::Session() {
   absl::MutexLock lock(&mutex_);
   context_ = nullptr;
   if (stopping_) return SessionEnd::kStopped;
+  if (sink_error.ok() && reopen_) return SessionEnd::kReopen;
   if (!sink_error.ok()) {
     ++stats_.sink_failures;
     LogWarning("publish_sink_failed",
@@ -179,7 +170,11 @@ Publisher::SessionEnd Publisher::Session() {
 absl::Status Publisher::Recover() {
   auto last = sink_->LastEventId(subject_);
   if (!last.ok()) return last.status();
-  if (last->has_value()) stored_ = ParseEventId(**last);
+  if (last->has_value()) {
+    if (auto id = ParseMessageId(**last); id && id->host == options_.host) {
+      stored_ = Point(id->instance_id, id->revision);
+    }
+  }
   if (recovered_) return absl::OkStatus();
 
   auto health = sink_->GetHealth(options_.host);
@@ -199,10 +194,7 @@ absl::Status Publisher::Recover() {
     if (!held.ok()) return held.status();
     held_.clear();
     for (const auto& [key, value] : *held) {
-      xenlet::v1::Domain domain;
-      if (google::protobuf::util::JsonStringToMessage(value, &domain).ok()) {
-        held_[domain.domid()] = domain.uuid();
-      }
+      if (auto parts = ParseDomainKey(key)) held_[parts->domid] = key;
     }
   }
   recovered_ = true;
@@ -221,17 +213,33 @@ absl::Status Publisher::Recover() {
 absl::Status Publisher::Handle(
     const xenlet::v1::WatchDomainsResponse& message) {
   switch (message.type()) {
-    case xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED:
-      // The current state follows inline (ADDED..., SYNCED).
+    case xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED: {
       LogWarning(
           "publish_resync",
           {{"host", options_.host},
+           {"instance", message.instance_id()},
            {"reason", xenlet::v1::ResyncReason_Name(message.resync_reason())}});
+      SetState(HostHealth::STATE_RESYNCING);
+      if (!replaying_history_) {
+        absl::MutexLock lock(&mutex_);
+        ++stats_.resyncs;
+      }
+      if (message.resync_reason() ==
+              xenlet::v1::RESYNC_REASON_INSTANCE_CHANGED &&
+          !replaying_history_) {
+        // A restarted agent: publish its whole history, from revision 0,
+        // while its log still holds it.
+        resume_ = Point(message.instance_id(), 0);
+        reopen_ = true;
+        return absl::OkStatus();
+      }
+      // The history is gone: the current state follows inline (ADDED...,
+      // SYNCED), for the keys only.
       collecting_ = true;
       resyncing_ = true;
       pending_.clear();
-      SetState(HostHealth::STATE_RESYNCING);
       return absl::OkStatus();
+    }
     case xenlet::v1::EVENT_TYPE_ADDED:
       if (collecting_) {
         pending_[message.domain().domid()] = message.domain();
@@ -250,17 +258,21 @@ absl::Status Publisher::Handle(
           return s;
         }
         collecting_ = false;
-        absl::MutexLock lock(&mutex_);
-        if (resyncing_) ++stats_.resyncs;
         resyncing_ = false;
       } else {
+        if (replaying_history_) {
+          // The new instance's history is applied: the keys of domains it
+          // never mentioned were destroyed while the agent was down.
+          if (absl::Status s = DropUntouched(); !s.ok()) return s;
+          replaying_history_ = false;
+        }
         resume_ = Point(message.instance_id(), message.revision());
       }
       SetState(HostHealth::STATE_LIVE);
       checkpoint_due_ = true;
       break;
     case xenlet::v1::EVENT_TYPE_BOOKMARK:
-      if (!collecting_) {
+      if (!collecting_ && !replaying_history_) {
         resume_ = Point(message.instance_id(), message.revision());
         SetState(HostHealth::STATE_LIVE);
       }
@@ -281,6 +293,12 @@ absl::Status Publisher::Handle(
 
 absl::Status Publisher::ApplyLive(
     const xenlet::v1::WatchDomainsResponse& event) {
+  if (event.coalesced()) {
+    // Changes were folded together, a gap in the event stream: reopen from
+    // the resume point instead; the log's replay goes event by event.
+    reopen_ = true;
+    return absl::OkStatus();
+  }
   const std::string& instance = event.instance_id();
   const uint64_t revision = event.revision();
   const bool already_stored = stored_ && stored_->instance_id() == instance &&
@@ -291,8 +309,8 @@ absl::Status Publisher::ApplyLive(
   } else {
     auto payload = FormatCloudEvent(options_.host, event);
     if (!payload.ok()) return payload.status();
-    auto stored =
-        sink_->PublishEvent(subject_, EventId(instance, revision), *payload);
+    auto stored = sink_->PublishEvent(
+        subject_, MessageId(options_.host, instance, revision), *payload);
     if (!stored.ok()) return stored.status();
     stored_ = Point(instance, revision);
     absl::MutexLock lock(&mutex_);
@@ -309,49 +327,39 @@ absl::Status Publisher::ApplyLive(
   }
 
   const uint32_t domid = event.domain().domid();
+  touched_.insert(domid);
   if (event.type() == xenlet::v1::EVENT_TYPE_DELETED) {
-    // The key of the domain held at this domid: a coalesced DELETED may
-    // carry a newer domain's state.
     auto it = held_.find(domid);
-    const std::string uuid =
-        it != held_.end() ? it->second : event.domain().uuid();
-    if (absl::Status s = sink_->DeleteDomain(DomainKey(options_.host, uuid));
-        !s.ok()) {
-      return s;
-    }
+    const std::string key =
+        it != held_.end()
+            ? it->second
+            : DomainKey(options_.host, event.domain().uuid(), domid);
+    if (absl::Status s = sink_->DeleteDomain(key); !s.ok()) return s;
     held_.erase(domid);
     absl::MutexLock lock(&mutex_);
     ++stats_.domains_deleted;
   } else if (absl::Status s = PutDomain(event.domain()); !s.ok()) {
     return s;
   }
-  // A coalesced event may have overtaken an older change of another
-  // domain: not a point to resume from.
-  if (!event.coalesced()) {
-    resume_ = Point(instance, revision);
-    checkpoint_due_ = true;
-  }
+  resume_ = Point(instance, revision);
+  checkpoint_due_ = true;
   return absl::OkStatus();
 }
 
 absl::Status Publisher::PutDomain(const xenlet::v1::Domain& domain) {
+  const std::string key =
+      DomainKey(options_.host, domain.uuid(), domain.domid());
   auto it = held_.find(domain.domid());
-  if (it != held_.end() && it->second != domain.uuid()) {
+  if (it != held_.end() && it->second != key) {
     // The domid now names another domain: the old one's key goes.
-    if (absl::Status s =
-            sink_->DeleteDomain(DomainKey(options_.host, it->second));
-        !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = sink_->DeleteDomain(it->second); !s.ok()) return s;
     absl::MutexLock lock(&mutex_);
     ++stats_.domains_deleted;
   }
-  if (absl::Status s = sink_->PutDomain(DomainKey(options_.host, domain.uuid()),
-                                        ToJson(domain));
-      !s.ok()) {
+  if (absl::Status s = sink_->PutDomain(key, ToJson(domain)); !s.ok()) {
     return s;
   }
-  held_[domain.domid()] = domain.uuid();
+  held_[domain.domid()] = key;
   absl::MutexLock lock(&mutex_);
   ++stats_.domains_put;
   return absl::OkStatus();
@@ -363,7 +371,7 @@ absl::Status Publisher::ApplyState(const std::string& instance_id,
   if (!current.ok()) return current.status();
   std::set<std::string> wanted;
   for (const auto& [domid, domain] : pending_) {
-    wanted.insert(DomainKey(options_.host, domain.uuid()));
+    wanted.insert(DomainKey(options_.host, domain.uuid(), domid));
   }
   uint64_t deleted = 0, put = 0;
   for (const auto& [key, value] : *current) {
@@ -373,14 +381,14 @@ absl::Status Publisher::ApplyState(const std::string& instance_id,
   }
   held_.clear();
   for (const auto& [domid, domain] : pending_) {
-    const std::string key = DomainKey(options_.host, domain.uuid());
+    const std::string key = DomainKey(options_.host, domain.uuid(), domid);
     const std::string value = ToJson(domain);
     auto it = current->find(key);
     if (it == current->end() || it->second != value) {
       if (absl::Status s = sink_->PutDomain(key, value); !s.ok()) return s;
       ++put;
     }
-    held_[domid] = domain.uuid();
+    held_[domid] = key;
   }
   resume_ = Point(instance_id, revision);
   LogInfo("publish_state_applied",
@@ -393,6 +401,26 @@ absl::Status Publisher::ApplyState(const std::string& instance_id,
   pending_.clear();
   absl::MutexLock lock(&mutex_);
   stats_.domains_put += put;
+  stats_.domains_deleted += deleted;
+  return absl::OkStatus();
+}
+
+absl::Status Publisher::DropUntouched() {
+  uint64_t deleted = 0;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (touched_.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    if (absl::Status s = sink_->DeleteDomain(it->second); !s.ok()) return s;
+    it = held_.erase(it);
+    ++deleted;
+  }
+  LogInfo("publish_history_applied",
+          {{"host", options_.host},
+           {"domains", static_cast<uint64_t>(held_.size())},
+           {"deleted", deleted}});
+  absl::MutexLock lock(&mutex_);
   stats_.domains_deleted += deleted;
   return absl::OkStatus();
 }

@@ -15,10 +15,15 @@
 // When the sink fails (NATS unreachable), the publisher stops reading the
 // agent's stream rather than let the agent coalesce events for it, and
 // resumes from its resume point once the sink answers again: the agent's
-// event log replays what it missed, event by event. Only when the agent
-// cannot honour the point (it restarted, or the point left its log) does
-// it resync: the agent's current state replaces the host's keys (those of
-// domains no longer there are deleted), and events resume from there.
+// event log replays what it missed, event by event. A coalesced event (the
+// publisher fell behind anyway) is not applied either: the stream is
+// reopened from the resume point, and the log's replay is never coalesced.
+// When the agent restarted (a new instance), the publisher resumes from
+// the new instance's revision 0: its whole history is published, and at
+// its SYNCED the keys of domains it never mentioned (destroyed while the
+// agent was down) are deleted. Only when that history has left the log
+// does the agent's current state (a snapshot, keys only) replace the
+// host's keys.
 #ifndef XENLET_FLEET_PUBLISHER_PUBLISHER_H_
 #define XENLET_FLEET_PUBLISHER_PUBLISHER_H_
 
@@ -27,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -85,7 +91,7 @@ class Publisher {
   PublisherStats stats() const;
 
  private:
-  enum class SessionEnd { kStopped, kAgentFailed, kSinkFailed };
+  enum class SessionEnd { kStopped, kAgentFailed, kSinkFailed, kReopen };
 
   SessionEnd Session();
   // Loads what the sink knows of this host: the newest stored event, and
@@ -97,6 +103,8 @@ class Publisher {
   // The collected current state replaces the host's keys.
   absl::Status ApplyState(const std::string& instance_id, uint64_t revision);
   absl::Status PutDomain(const xenlet::v1::Domain& domain);
+  // After an instance's history: the keys of domids it never mentioned.
+  absl::Status DropUntouched();
   absl::Status WriteHealth(fleet::v1::HostHealth::State state);
   absl::Status MaybeCheckpoint();
   void SetState(fleet::v1::HostHealth::State state);
@@ -113,7 +121,13 @@ class Publisher {
   std::optional<xenlet::v1::ResumePoint> resume_;  // fully applied up to here
   std::optional<xenlet::v1::ResumePoint>
       stored_;                            // newest event the sink holds
-  std::map<uint32_t, std::string> held_;  // domid -> uuid, as in the sink
+  std::map<uint32_t, std::string> held_;  // domid -> key, as in the sink
+  // Reopen the stream from resume_ (set while handling a message).
+  bool reopen_ = false;
+  // This session replays an instance's history from revision 0 after a
+  // resync: the domids it mentions, to find the keys it left out.
+  bool replaying_history_ = false;
+  std::set<uint32_t> touched_;
   // Between an initial state's (or a resync's) first ADDED and its SYNCED.
   bool collecting_ = false;
   bool resyncing_ = false;

@@ -25,18 +25,33 @@ TEST(FleetNamesTest, HostIdsFromHostnamesAreValid) {
 
 TEST(FleetNamesTest, DomainKeysRoundTrip) {
   const std::string key =
-      DomainKey("h1", "4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b");
-  EXPECT_EQ(key, "h1.4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b");
+      DomainKey("h1", "4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b", 7);
+  EXPECT_EQ(key, "h1.4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b.7");
   auto parts = ParseDomainKey(key);
   ASSERT_TRUE(parts.has_value());
   EXPECT_EQ(parts->host, "h1");
   EXPECT_EQ(parts->uuid, "4f8a3c1e-0b2d-4e6f-9a7b-1c2d3e4f5a6b");
-  for (absl::string_view bad :
-       {"h1", ".u", "h1.", "h1.u.v", "h.1.u", "a b.u"}) {
+  EXPECT_EQ(parts->domid, 7u);
+  for (absl::string_view bad : {"h1", "h1.u", ".u.1", "h1..1", "h1.u.",
+                                "h1.u.x", "h1.u.1.2", "a b.u.1", "h1.u.-1"}) {
     EXPECT_FALSE(ParseDomainKey(bad).has_value()) << bad;
   }
   EXPECT_EQ(EventsSubject("h1"), "xenlet.events.h1");
   EXPECT_EQ(HostDomainsFilter("h1"), "h1.>");
+}
+
+// Two hosts' agents may share nothing but the stream: the message id
+// carries the host, since JetStream de-duplicates across the whole stream.
+TEST(FleetNamesTest, MessageIdsCarryTheHost) {
+  EXPECT_EQ(MessageId("h1", "6f1c0d2e", 42), "h1:6f1c0d2e:42");
+  auto parts = ParseMessageId("h1:6f1c0d2e:42");
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->host, "h1");
+  EXPECT_EQ(parts->instance_id, "6f1c0d2e");
+  EXPECT_EQ(parts->revision, 42u);
+  for (absl::string_view bad : {"", "h1", "h1:i", ":i:1", "h1::1", "h1:i:x"}) {
+    EXPECT_FALSE(ParseMessageId(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

@@ -54,9 +54,10 @@ store::Change MakeChange(xenlet::v1::EventType type,
 // as a new instance (another store, the same socket).
 class Agent {
  public:
-  Agent(const std::string& socket, const std::string& instance)
+  Agent(const std::string& socket, const std::string& instance,
+        size_t event_log_capacity = 10000)
       : store_(std::make_unique<store::DomainStore>(
-            store::StoreOptions{instance, 10000})) {
+            store::StoreOptions{instance, event_log_capacity})) {
     agent::ServerOptions options;
     options.listeners.unix_socket = socket;
     auto server = agent::AgentServer::Start(options, {store_.get()});
@@ -154,7 +155,7 @@ class PublisherTest : public ::testing::Test {
     std::map<std::string, std::string> out;
     auto snapshot = agent_->store().snapshot();
     snapshot->domains.ForEach([&](const store::DomainPtr& d) {
-      out[DomainKey("h1", d->uuid())] = absl::StrCat(
+      out[DomainKey("h1", d->uuid(), d->domid())] = absl::StrCat(
           d->name(), " ", xenlet::v1::DomainState_Name(d->state()));
     });
     return out;
@@ -179,7 +180,7 @@ class PublisherTest : public ::testing::Test {
   void ExpectConverged(const std::string& why) {
     const uint64_t revision = agent_->store().revision();
     const std::string last_id =
-        absl::StrCat(agent_->store().instance_id(), ":", revision);
+        MessageId("h1", agent_->store().instance_id(), revision);
     const auto expected = ExpectedDomains();
     const bool converged = sink_.Await(
         [&](const MemorySink::State& s) {
@@ -201,11 +202,11 @@ class PublisherTest : public ::testing::Test {
     std::vector<uint64_t> revisions;
     for (const MemorySink::Event& e : sink_.state().events) {
       EXPECT_EQ(e.subject, "xenlet.events.h1");
-      const size_t colon = e.id.rfind(':');
-      if (e.id.substr(0, colon) != instance) continue;
-      uint64_t r = 0;
-      ASSERT_TRUE(absl::SimpleAtoi(e.id.substr(colon + 1), &r)) << e.id;
-      revisions.push_back(r);
+      auto id = ParseMessageId(e.id);
+      ASSERT_TRUE(id.has_value()) << e.id;
+      EXPECT_EQ(id->host, "h1");
+      if (id->instance_id != instance) continue;
+      revisions.push_back(id->revision);
     }
     ASSERT_EQ(revisions.size(), last - first + 1)
         << "events of " << instance << " from " << first << " to " << last;
@@ -313,10 +314,10 @@ TEST_F(PublisherTest, ARestartedPublisherResumes) {
   EXPECT_EQ(sink_.state().duplicates, 0u);
 }
 
-// A restarted agent is a new instance: the publisher is told to resync and
-// the agent's current state replaces the host's keys (a domain destroyed
-// while the agent was down goes, one created meanwhile comes), then events
-// of the new instance follow.
+// A restarted agent is a new instance: the publisher is told to resync,
+// publishes the new instance's whole history from its log, and drops the
+// keys of domains that history never mentions (destroyed while the agent
+// was down); a domid reused by a new domain is a new key.
 TEST_F(PublisherTest, ARestartedAgentResyncs) {
   ASSERT_NO_FATAL_FAILURE(StartLive());
   Boot(1, 4);
@@ -327,15 +328,37 @@ TEST_F(PublisherTest, ARestartedAgentResyncs) {
   // domid 4 reused by a new domain.
   Boot(1, 2);
   Boot(4, 2, /*generation=*/1);
-  const uint64_t synced = agent_->store().revision();
   ASSERT_TRUE(sink_.Await(
       [&](const MemorySink::State& s) { return Held(s) == ExpectedDomains(); },
       kBound));
   Boot(9, 1);
   ASSERT_NO_FATAL_FAILURE(ExpectConverged("second instance"));
-  ExpectEveryEventOnce("instance-b", synced + 1, agent_->store().revision());
+  // The new instance's whole history, from its first revision.
+  ExpectEveryEventOnce("instance-b", 1, agent_->store().revision());
   EXPECT_EQ(publisher_->stats().resyncs, 1u);
   EXPECT_EQ(Health().resyncs_total(), 1u);
+}
+
+// A restarted agent whose history has already left its event log: the
+// publisher falls back to its current state (keys only, no events), still
+// one resync, and events of the new instance follow from there.
+TEST_F(PublisherTest, ARestartedAgentWithALongHistoryResyncsFromItsState) {
+  ASSERT_NO_FATAL_FAILURE(StartLive());
+  Boot(1, 4);
+  ASSERT_NO_FATAL_FAILURE(ExpectConverged("first instance"));
+  agent_.reset();
+  agent_ = std::make_unique<Agent>(socket_, "instance-c",
+                                   /*event_log_capacity=*/8);
+  Boot(1, 2);
+  Boot(20, 10, /*generation=*/2);  // 24 revisions: the first 16 are gone
+  const uint64_t snapshot = agent_->store().revision();
+  ASSERT_TRUE(sink_.Await(
+      [&](const MemorySink::State& s) { return Held(s) == ExpectedDomains(); },
+      kBound));
+  Destroy(20, 2);
+  ASSERT_NO_FATAL_FAILURE(ExpectConverged("after the snapshot"));
+  ExpectEveryEventOnce("instance-c", snapshot + 1, agent_->store().revision());
+  EXPECT_EQ(publisher_->stats().resyncs, 1u);
 }
 
 }  // namespace
