@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "sim/sim_host.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/subprocess.h"
 #include "tools/cpp/runfiles/runfiles.h"
 #include "xenlet/v1/domain_service.grpc.pb.h"
@@ -65,99 +66,7 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A child process, its stdout on a pipe and its stderr in a file. Killed
-// and reaped when destroyed, whatever happened to the test.
-class Child {
- public:
-  // argv[0] is the program's path; env replaces the environment.
-  static std::unique_ptr<Child> Start(const std::vector<std::string>& argv,
-                                      const std::vector<std::string>& env,
-                                      const std::string& stderr_path) {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) return nullptr;
-    std::vector<std::string> args = argv, vars = env;
-    std::vector<char*> argp, envp;
-    for (std::string& a : args) argp.push_back(a.data());
-    argp.push_back(nullptr);
-    for (std::string& v : vars) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_t pid = -1;
-    const int rc =
-        posix_spawn(&pid, argp[0], &actions, nullptr, argp.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    if (rc != 0) {
-      close(out[0]);
-      return nullptr;
-    }
-    return std::unique_ptr<Child>(new Child(pid, out[0]));
-  }
-
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close(fd_);
-  }
-
-  // The next line of its stdout; nullopt at its end or past the deadline.
-  std::optional<std::string> ReadLine(absl::Time deadline) {
-    while (true) {
-      const size_t newline = buffer_.find('\n');
-      if (newline != std::string::npos) {
-        std::string line = buffer_.substr(0, newline);
-        buffer_.erase(0, newline + 1);
-        return line;
-      }
-      if (eof_) return std::nullopt;
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return std::nullopt;
-      pollfd p = {fd_, POLLIN, 0};
-      const int ready =
-          poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) continue;  // the deadline is checked above
-      char chunk[4096];
-      const ssize_t n = read(fd_, chunk, sizeof(chunk));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        eof_ = true;
-      } else {
-        buffer_.append(chunk, n);
-      }
-    }
-  }
-
-  // Sends sig and reaps it: its wait status, or -1 if it did not exit in
-  // time (then it is killed). Its stdout is drained meanwhile, so that it
-  // never blocks writing to a full pipe.
-  int Stop(int sig, absl::Duration timeout = absl::Seconds(20)) {
-    kill(pid_, sig);
-    const absl::Time deadline = absl::Now() + timeout;
-    // Until its stdout ends (it exited) or the deadline passes.
-    while (ReadLine(deadline).has_value()) {
-    }
-    int status = -1;
-    if (!eof_) kill(pid_, SIGKILL);  // it never closed its stdout
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return eof_ ? status : -1;
-  }
-
- private:
-  Child(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
-
-  pid_t pid_;
-  int fd_;
-  std::string buffer_;
-  bool eof_ = false;
-};
+using xenlet::testing::Child;
 
 // One model dump of the client: "# model instance=I revision=R domains=N",
 // one line per domain, "# end"; and the summary line before it.

@@ -5,16 +5,16 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -181,7 +181,8 @@ bool NatsServer::Launch() {
     return false;
   }
   pid_ = pid;
-  pidfd_ = pidfd_open(pid, 0);
+  // Debian 12's <sys/pidfd.h> lacks extern "C"; call the kernel directly.
+  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd_ < 0) {
     ADD_FAILURE() << "pidfd_open: " << std::strerror(errno);
     Stop();

@@ -67,6 +67,7 @@ class NatsServer {
   // gtest failure) if it does not come up.
   bool Restart();
 
+  const std::string& name() const { return options_.name; }
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   int port() const { return port_; }

@@ -1,0 +1,130 @@
+#include "fleet/publisher/nats_sink.h"
+
+#include "absl/strings/str_cat.h"
+#include "fleet/fleet_names.h"
+#include "fleet/nats/jetstream.h"
+#include "fleet/nats/nats_ptr.h"
+#include "fleet/nats/nats_status.h"
+
+namespace xenlet::fleet {
+namespace {
+
+// The Nats-Msg-Id of the newest message on `subject`, nullopt if none. The
+// stream's leader answers (js_GetLastMsg), not a follower that may lag.
+absl::StatusOr<std::optional<std::string>> LastMessageId(
+    nats::Connection& connection, const std::string& stream,
+    const std::string& subject) {
+  natsMsg* raw = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetLastMsg(&raw, connection.jetstream(), stream.c_str(),
+                               subject.c_str(), nullptr, &js_error);
+  nats::MsgPtr msg(raw);
+  if (s == NATS_NOT_FOUND) return std::optional<std::string>();
+  if (s != NATS_OK) {
+    return nats::NatsError(s, absl::StrCat("last message of ", subject),
+                           js_error);
+  }
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(msg.get(), "Nats-Msg-Id", &id) != NATS_OK ||
+      id == nullptr) {
+    return std::optional<std::string>(std::string());
+  }
+  return std::optional<std::string>(std::string(id));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NatsSink>> NatsSink::Open(
+    nats::Connection& connection, const NatsSinkOptions& options) {
+  nats::StreamConfig stream;
+  stream.name = std::string(kEventsStream);
+  stream.subjects = {absl::StrCat(kEventsSubjectPrefix, ">")};
+  stream.replicas = options.replicas;
+  stream.max_age = options.events_max_age;
+  // The resume point, not this window, keeps the stream exact; the window
+  // catches copies of a publish still in flight (docs/fleet.md 1.2).
+  stream.duplicates_window = absl::Minutes(2);
+  if (auto s = nats::EnsureStream(connection, stream); !s.ok()) {
+    return s.status();
+  }
+  nats::BucketConfig domains;
+  domains.name = std::string(kDomainsBucket);
+  domains.replicas = options.replicas;
+  auto domains_kv = nats::KeyValue::Open(connection, domains);
+  if (!domains_kv.ok()) return domains_kv.status();
+  nats::BucketConfig hosts;
+  hosts.name = std::string(kHostsBucket);
+  hosts.replicas = options.replicas;
+  auto hosts_kv = nats::KeyValue::Open(connection, hosts);
+  if (!hosts_kv.ok()) return hosts_kv.status();
+  return std::unique_ptr<NatsSink>(new NatsSink(
+      connection, options, std::move(*domains_kv), std::move(*hosts_kv)));
+}
+
+absl::StatusOr<StoredEvent> NatsSink::PublishEvent(const std::string& subject,
+                                                   const std::string& id,
+                                                   const std::string& payload) {
+  auto ack = nats::Publish(connection_, subject, id, payload,
+                           options_.publish_timeout);
+  if (!ack.ok()) return ack.status();
+  StoredEvent stored;
+  stored.duplicate = ack->duplicate;
+  return stored;
+}
+
+absl::StatusOr<std::optional<std::string>> NatsSink::LastEventId(
+    const std::string& subject) {
+  return LastMessageId(connection_, std::string(kEventsStream), subject);
+}
+
+absl::Status NatsSink::PutDomain(const std::string& key,
+                                 const std::string& value) {
+  return domains_->Put(key, value).status();
+}
+
+absl::Status NatsSink::DeleteDomain(const std::string& key) {
+  return domains_->Delete(key);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> NatsSink::Domains(
+    const std::string& filter) {
+  // A watcher's initial values: every key's value in one pass, rather
+  // than a request per key.
+  auto watcher = domains_->Watch(filter);
+  if (!watcher.ok()) return watcher.status();
+  std::map<std::string, std::string> held;
+  while (true) {
+    auto item = (*watcher)->Next(connection_.options().jetstream_timeout);
+    if (!item.ok()) return item.status();
+    switch (item->kind) {
+      case nats::WatchItem::kInitialDone:
+        return held;
+      case nats::WatchItem::kTimeout:
+        return absl::DeadlineExceededError(
+            absl::StrCat("nats: the values of ", kDomainsBucket, " ", filter,
+                         " did not all come"));
+      case nats::WatchItem::kEntry:
+        if (item->entry.operation == nats::KvOperation::kPut) {
+          held[item->entry.key] = item->entry.value;
+        } else {
+          held.erase(item->entry.key);
+        }
+        break;
+    }
+  }
+}
+
+absl::Status NatsSink::PutHealth(const std::string& host,
+                                 const std::string& value) {
+  return hosts_->Put(host, value).status();
+}
+
+absl::StatusOr<std::optional<std::string>> NatsSink::GetHealth(
+    const std::string& host) {
+  auto entry = hosts_->Get(host);
+  if (!entry.ok()) return entry.status();
+  if (!entry->has_value()) return std::optional<std::string>();
+  return std::optional<std::string>((*entry)->value);
+}
+
+}  // namespace xenlet::fleet
