@@ -1,8 +1,30 @@
 #include "fleet/nats_flags.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace xenlet::fleet {
+namespace {
+
+// "5", "5s", "1m30s", "500ms" -> seconds: NATS_TIMEOUT holds a Go duration
+// in an operator's environment, a plain number on a command line.
+CLI::Validator DurationAsSeconds() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double seconds = 0;
+        if (absl::SimpleAtod(value, &seconds)) return "";
+        absl::Duration d;
+        if (!absl::ParseDuration(value, &d)) {
+          return "'" + value + "' is not seconds or a duration (5s, 500ms)";
+        }
+        value = std::to_string(absl::ToDoubleSeconds(d));
+        return "";
+      },
+      "SECONDS|DURATION");
+}
+
+}  // namespace
 
 void AddNatsFlags(CLI::App& app, NatsFlags* f) {
   const std::string group = "NATS (as the nats CLI; env as it reads)";
@@ -38,10 +60,12 @@ void AddNatsFlags(CLI::App& app, NatsFlags* f) {
       ->envname("NATS_CA")
       ->group(group);
   app.add_option("--timeout", f->timeout_seconds,
-                 "Seconds a JetStream request (a publish's acknowledgement, "
-                 "a bucket operation) waits for its answer")
+                 "How long a JetStream request (a publish's acknowledgement, "
+                 "a bucket operation) waits for its answer: seconds, or a "
+                 "duration as the nats CLI takes it (5s, 500ms)")
       ->envname("NATS_TIMEOUT")
       ->capture_default_str()
+      ->transform(DurationAsSeconds())
       ->check(CLI::Range(0.1, 600.0))
       ->group(group);
   app.add_option("--ping-interval", f->ping_interval_seconds,

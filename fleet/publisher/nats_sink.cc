@@ -3,36 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "fleet/fleet_names.h"
 #include "fleet/nats/jetstream.h"
-#include "fleet/nats/nats_ptr.h"
-#include "fleet/nats/nats_status.h"
 
 namespace xenlet::fleet {
-namespace {
-
-// The Nats-Msg-Id of the newest message on `subject`, nullopt if none. The
-// stream's leader answers (js_GetLastMsg), not a follower that may lag.
-absl::StatusOr<std::optional<std::string>> LastMessageId(
-    nats::Connection& connection, const std::string& stream,
-    const std::string& subject) {
-  natsMsg* raw = nullptr;
-  jsErrCode js_error = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetLastMsg(&raw, connection.jetstream(), stream.c_str(),
-                               subject.c_str(), nullptr, &js_error);
-  nats::MsgPtr msg(raw);
-  if (s == NATS_NOT_FOUND) return std::optional<std::string>();
-  if (s != NATS_OK) {
-    return nats::NatsError(s, absl::StrCat("last message of ", subject),
-                           js_error);
-  }
-  const char* id = nullptr;
-  if (natsMsgHeader_Get(msg.get(), "Nats-Msg-Id", &id) != NATS_OK ||
-      id == nullptr) {
-    return std::optional<std::string>(std::string());
-  }
-  return std::optional<std::string>(std::string(id));
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<NatsSink>> NatsSink::Open(
     nats::Connection& connection, const NatsSinkOptions& options) {
@@ -74,7 +46,11 @@ absl::StatusOr<StoredEvent> NatsSink::PublishEvent(const std::string& subject,
 
 absl::StatusOr<std::optional<std::string>> NatsSink::LastEventId(
     const std::string& subject) {
-  return LastMessageId(connection_, std::string(kEventsStream), subject);
+  auto last =
+      nats::LastMessage(connection_, std::string(kEventsStream), subject);
+  if (!last.ok()) return last.status();
+  if (!last->has_value()) return std::optional<std::string>();
+  return std::optional<std::string>((*last)->msg_id);
 }
 
 absl::Status NatsSink::PutDomain(const std::string& key,

@@ -113,10 +113,7 @@ Publisher::SessionEnd Publisher::Session() {
   request.mutable_bookmark_interval()->set_seconds(
       absl::ToInt64Seconds(options_.bookmark_interval));
   pending_.clear();
-  resyncing_ = false;
   reopen_ = false;
-  touched_.clear();
-  replaying_history_ = resume_ && resume_->revision() == 0;
   if (resume_) {
     *request.mutable_resume() = *resume_;
     collecting_ = false;
@@ -228,15 +225,17 @@ absl::Status Publisher::Handle(
               xenlet::v1::RESYNC_REASON_INSTANCE_CHANGED &&
           !replaying_history_) {
         // A restarted agent: publish its whole history, from revision 0,
-        // while its log still holds it.
+        // while its log still holds it. The replay may take several
+        // sessions (a NATS failure in the middle); it ends at its SYNCED.
         resume_ = Point(message.instance_id(), 0);
+        replaying_history_ = true;
+        touched_.clear();
         reopen_ = true;
         return absl::OkStatus();
       }
       // The history is gone: the current state follows inline (ADDED...,
       // SYNCED), for the keys only.
       collecting_ = true;
-      resyncing_ = true;
       pending_.clear();
       return absl::OkStatus();
     }
@@ -258,7 +257,7 @@ absl::Status Publisher::Handle(
           return s;
         }
         collecting_ = false;
-        resyncing_ = false;
+        replaying_history_ = false;  // the snapshot replaced every key
       } else {
         if (replaying_history_) {
           // The new instance's history is applied: the keys of domains it
@@ -426,7 +425,12 @@ absl::Status Publisher::DropUntouched() {
 }
 
 absl::Status Publisher::MaybeCheckpoint() {
-  if (!checkpoint_due_ || !resume_ || collecting_) return absl::OkStatus();
+  // Not in the middle of a state or a history: a publisher restarted then
+  // must begin it again (from the old point, which the agent refuses), so
+  // that the keys it has not reconciled yet are.
+  if (!checkpoint_due_ || !resume_ || collecting_ || replaying_history_) {
+    return absl::OkStatus();
+  }
   const absl::Time now = absl::Now();
   if (now - last_checkpoint_ < options_.checkpoint_interval) {
     return absl::OkStatus();

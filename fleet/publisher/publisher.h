@@ -124,13 +124,13 @@ class Publisher {
   std::map<uint32_t, std::string> held_;  // domid -> key, as in the sink
   // Reopen the stream from resume_ (set while handling a message).
   bool reopen_ = false;
-  // This session replays an instance's history from revision 0 after a
-  // resync: the domids it mentions, to find the keys it left out.
+  // Replaying a restarted agent's history from revision 0 (perhaps over
+  // several sessions): the domids it mentions, to find the keys it left
+  // out at its SYNCED.
   bool replaying_history_ = false;
   std::set<uint32_t> touched_;
   // Between an initial state's (or a resync's) first ADDED and its SYNCED.
   bool collecting_ = false;
-  bool resyncing_ = false;
   std::map<uint32_t, xenlet::v1::Domain> pending_;
   absl::Time last_checkpoint_ = absl::InfinitePast();
   bool checkpoint_due_ = false;

@@ -5,6 +5,12 @@
 namespace xenlet::fleet::testing {
 
 absl::Status MemorySink::Fault() {
+  if (fail_after_ == 0) {
+    fail_after_ = -1;
+    ++fail_next_;
+  } else if (fail_after_ > 0) {
+    --fail_after_;
+  }
   if (broken_ || fail_next_ > 0) {
     if (fail_next_ > 0) --fail_next_;
     ++state_.failed_calls;
@@ -88,6 +94,11 @@ absl::StatusOr<std::optional<std::string>> MemorySink::GetHealth(
 void MemorySink::FailNext(int calls) {
   absl::MutexLock lock(&mutex_);
   fail_next_ = calls;
+}
+
+void MemorySink::FailOneAfter(int calls) {
+  absl::MutexLock lock(&mutex_);
+  fail_after_ = calls;
 }
 
 void MemorySink::Break() {

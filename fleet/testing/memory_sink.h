@@ -55,6 +55,8 @@ class MemorySink : public FleetSink {
 
   // The next `calls` calls (of any kind) fail with UNAVAILABLE.
   void FailNext(int calls);
+  // After `calls` more calls succeed, one fails.
+  void FailOneAfter(int calls);
   // Every call fails until Heal().
   void Break();
   void Heal();
@@ -66,6 +68,7 @@ class MemorySink : public FleetSink {
   State state_ ABSL_GUARDED_BY(mutex_);
   std::map<std::string, std::string> ids_ ABSL_GUARDED_BY(mutex_);
   int fail_next_ ABSL_GUARDED_BY(mutex_) = 0;
+  int fail_after_ ABSL_GUARDED_BY(mutex_) = -1;
   bool broken_ ABSL_GUARDED_BY(mutex_) = false;
 };
 

@@ -4,9 +4,13 @@ and the guide documents no flag that does not exist.
 
 The flags come from the binaries' own --help: `xenlet --help`,
 `xenletctl --help` (global flags) and `xenletctl VERB --help` for each verb
-that the top-level help lists. In docs/operations.md each scope has a table
-after a marker line, `<!-- flags: xenlet -->`, `<!-- flags: xenletctl -->`
-or `<!-- flags: xenletctl VERB -->`, whose first column names the flags in
+that the top-level help lists. A verb whose help lists subcommands of its
+own is a group (`xenletctl fleet`): each of its verbs is a scope,
+`xenletctl fleet list`, and the group is one only if it has flags of its
+own. In docs/operations.md each scope has a table after a marker line,
+`<!-- flags: xenlet -->`, `<!-- flags: xenletctl -->`,
+`<!-- flags: xenletctl VERB -->` or `<!-- flags: xenletctl GROUP VERB -->`,
+whose first column names the flags in
 backticks (`--flag`). Both directions are checked per scope; every missing
 flag is named with where it is missing. A verb's own --help is not asked to
 be documented per verb (it is documented once, with the global flags).
@@ -69,6 +73,26 @@ def verbs(help_text):
     return out
 
 
+def collect_verbs(words, help_text, actual):
+    """Adds the scope of every verb under `words` (the verbs before it on the
+    command line) to `actual`, descending into groups; returns how many."""
+    count = 0
+    for verb in verbs(help_text):
+        argv = words + [verb]
+        text = run_help([XENLETCTL] + argv)
+        flags = long_flags(text)
+        flags.discard("--help")
+        scope = "xenletctl " + " ".join(argv)
+        if verbs(text):
+            if flags:
+                actual[scope] = flags
+            count += collect_verbs(argv, text, actual)
+        else:
+            actual[scope] = flags
+            count += 1
+    return count
+
+
 def documented_scopes(path):
     """scope -> set of flags named in the first column of its table."""
     scopes, lines = {}, open(path, encoding="utf-8").read().splitlines()
@@ -103,13 +127,9 @@ def main():
         "xenlet": long_flags(run_help([XENLET])),
         "xenletctl": long_flags(top),
     }
-    verb_list = verbs(top)
-    if not verb_list:
+    verb_count = collect_verbs([], top, actual)
+    if not verb_count:
         problems.append("xenletctl --help lists no verbs under Subcommands:")
-    for verb in verb_list:
-        flags = long_flags(run_help([XENLETCTL, verb]))
-        flags.discard("--help")
-        actual["xenletctl " + verb] = flags
 
     docs = documented_scopes(os.path.join(ROOT, GUIDE))
     checked = 0
@@ -134,7 +154,8 @@ def main():
         checked += len(actual[scope])
     for scope in sorted(set(docs) - set(actual)):
         problems.append("%s has a flag table for %s, which is not xenlet, "
-                        "xenletctl or a verb of xenletctl --help" %
+                        "xenletctl or a verb of xenletctl --help (or of a "
+                        "group's --help)" %
                         (GUIDE, scope))
 
     if problems:
@@ -144,7 +165,7 @@ def main():
         return 1
     print("PASS: %d flags of %d --help texts (xenlet, xenletctl and %d "
           "verbs) are documented in %s, and nothing more" %
-          (checked, len(actual), len(verb_list), GUIDE))
+          (checked, len(actual), verb_count, GUIDE))
     return 0
 
 

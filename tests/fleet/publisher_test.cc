@@ -339,6 +339,23 @@ TEST_F(PublisherTest, ARestartedAgentResyncs) {
   EXPECT_EQ(Health().resyncs_total(), 1u);
 }
 
+// NATS fails in the middle of a restarted agent's history: the replay goes
+// on in the next session, and at its end the keys of domains destroyed
+// while the agent was down are still deleted.
+TEST_F(PublisherTest, AFailureInTheMiddleOfAHistoryStillReconciles) {
+  ASSERT_NO_FATAL_FAILURE(StartLive());
+  Boot(1, 6);
+  ASSERT_NO_FATAL_FAILURE(ExpectConverged("first instance"));
+  agent_.reset();
+  sink_.FailOneAfter(8);  // a few events into the replay
+  agent_ = std::make_unique<Agent>(socket_, "instance-d");
+  Boot(1, 3);  // 4, 5 and 6 were destroyed while the agent was down
+  ASSERT_NO_FATAL_FAILURE(ExpectConverged("second instance"));
+  ExpectEveryEventOnce("instance-d", 1, agent_->store().revision());
+  EXPECT_GE(publisher_->stats().sink_failures, 1u);
+  EXPECT_EQ(publisher_->stats().resyncs, 1u);
+}
+
 // A restarted agent whose history has already left its event log: the
 // publisher falls back to its current state (keys only, no events), still
 // one resync, and events of the new instance follow from there.

@@ -17,8 +17,24 @@
 namespace xenlet::ctl {
 namespace {
 
-const char* const kVerbs[] = {"health", "list",    "get",      "watch",  "host",
-                              "pause",  "unpause", "shutdown", "destroy"};
+const char* const kVerbs[] = {"health",  "list",  "get",     "watch",
+                              "host",    "pause", "unpause", "shutdown",
+                              "destroy", "fleet"};
+
+// Every verb as its command line says it, the verbs of groups included.
+std::vector<std::vector<std::string>> VerbPaths() {
+  std::vector<std::vector<std::string>> paths;
+  for (const char* verb : kVerbs) paths.push_back({verb});
+  paths.push_back({"fleet", "list"});
+  paths.push_back({"fleet", "watch"});
+  return paths;
+}
+
+std::string Joined(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& w : words) text += (text.empty() ? "" : " ") + w;
+  return text;
+}
 
 std::string Help(const std::vector<std::string>& args) {
   std::vector<const char*> argv = {"xenletctl"};
@@ -73,10 +89,24 @@ TEST(Help, TopLevelListsExitCodesThenExamples) {
 }
 
 TEST(Help, EveryVerbEndsWithExamples) {
-  for (const char* verb : kVerbs) {
-    const std::string help = Help({verb});
-    ExpectEndsWithExamples(help, verb);
-    EXPECT_NE(help.find("Global flags"), std::string::npos) << verb;
+  for (const auto& verb : VerbPaths()) {
+    const std::string help = Help(verb);
+    ExpectEndsWithExamples(help, Joined(verb));
+    EXPECT_NE(help.find("Global flags"), std::string::npos) << Joined(verb);
+  }
+}
+
+TEST(Help, FleetVerbsHaveTheNatsFlags) {
+  for (const char* verb : {"list", "watch"}) {
+    const std::string help = Help({"fleet", verb});
+    for (const char* flag :
+         {"-s,--server", "--creds", "--tlsca", "--timeout", "--host"}) {
+      EXPECT_NE(help.find(flag), std::string::npos) << verb << " " << flag;
+    }
+    // Examples of this verb, not of the agent's list or watch.
+    EXPECT_NE(help.find(absl::StrCat("  xenletctl fleet ", verb)),
+              std::string::npos)
+        << help;
   }
 }
 
@@ -97,7 +127,7 @@ TEST(Readme, DocumentsEveryFlagOfTheHelp) {
   ASSERT_FALSE(readme.empty());
   const std::regex flag("--[a-z][a-z-]*[a-z]");
   std::vector<std::vector<std::string>> helps = {{}};
-  for (const char* verb : kVerbs) helps.push_back({verb});
+  for (const auto& verb : VerbPaths()) helps.push_back(verb);
   for (const auto& args : helps) {
     const std::string help = Help(args);
     std::set<std::string> flags;
@@ -111,7 +141,7 @@ TEST(Readme, DocumentsEveryFlagOfTheHelp) {
       const std::regex whole(f + "([^a-z-]|$)");
       EXPECT_TRUE(std::regex_search(readme, whole))
           << "README.md does not mention " << f << " (xenletctl "
-          << (args.empty() ? "" : args[0] + " ") << "--help)";
+          << (args.empty() ? "" : Joined(args) + " ") << "--help)";
     }
   }
 }

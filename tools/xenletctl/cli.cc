@@ -8,6 +8,30 @@
 #include "tools/xenletctl/help_text.h"
 
 namespace xenlet::ctl {
+namespace {
+
+// "list", or "fleet list" for a verb of a group: the verbs given on the
+// command line, as deep as CLI11 got.
+std::string ParsedVerb(const CLI::App* app) {
+  std::string verb;
+  for (std::vector<CLI::App*> sub = app->get_subcommands(); !sub.empty();
+       sub = sub.front()->get_subcommands()) {
+    verb += (verb.empty() ? "" : " ") + sub.front()->get_name();
+  }
+  return verb;
+}
+
+// The same for a registered verb: "fleet list".
+std::string VerbPath(const CLI::App* app) {
+  std::string path = app->get_name();
+  for (const CLI::App* p = app->get_parent();
+       p != nullptr && p->get_parent() != nullptr; p = p->get_parent()) {
+    path = p->get_name() + " " + path;
+  }
+  return path;
+}
+
+}  // namespace
 
 int RunCli(int argc, const char* const* argv, std::ostream& out,
            std::ostream& err) {
@@ -20,9 +44,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   // Same prefix as every other error of the tool, and the help of the verb
   // the mistake is in (CLI11 records a verb before parsing its flags).
   app.failure_message([](const CLI::App* app, const CLI::Error& e) {
-    const std::vector<CLI::App*> verbs = app->get_subcommands();
     return std::string("xenletctl: ") + e.what() + "\n" +
-           UsageHint(verbs.empty() ? "" : verbs.front()->get_name()) + "\n";
+           UsageHint(ParsedVerb(app)) + "\n";
   });
   // Global flags may also follow the verb: `xenletctl list --json`.
   app.fallthrough();
@@ -70,9 +93,12 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   for (Command& c : AddControlCommands(app, global)) {
     commands.push_back(std::move(c));
   }
+  for (Command& c : AddFleetCommands(app, global)) {
+    commands.push_back(std::move(c));
+  }
 
   for (const Command& command : commands) {
-    command.app->footer(VerbFooter(command.app->get_name()));
+    command.app->footer(VerbFooter(VerbPath(command.app)));
   }
   // After the verbs: they would inherit it.
   app.footer(RootFooter());

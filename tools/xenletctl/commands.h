@@ -2,7 +2,8 @@
 // lives in its own cmd_<verb>.cc: a Run<Verb> function that tests call
 // directly, and an Add<Verb>Command that registers its flags with CLI11.
 // Adding a verb is one new file plus one line in cli.cc (the four control
-// verbs share cmd_control.cc).
+// verbs share cmd_control.cc; the fleet group's list and watch share
+// cmd_fleet.cc).
 #ifndef XENLET_TOOLS_XENLETCTL_COMMANDS_H_
 #define XENLET_TOOLS_XENLETCTL_COMMANDS_H_
 
@@ -14,6 +15,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "fleet/nats_flags.h"
 #include "tools/xenletctl/connection.h"
 #include "tools/xenletctl/exit_codes.h"
 #include "tools/xenletctl/selectors.h"
@@ -99,6 +101,20 @@ struct ControlOptions {
   bool yes = false;
 };
 
+// fleet list, fleet watch: the fleet view in NATS (docs/fleet.md 2.6).
+struct FleetOptions {
+  // -s/--server and the rest, as xenlet-publish takes them.
+  fleet::NatsFlags nats;
+  // Only this host's domains and health.
+  std::string host;
+  bool wide = false;
+  double stale_after_seconds = 30;
+  // watch: exit after this many change lines; 0 is unbounded.
+  int64_t count = 0;
+  // Ends watch from another thread (signals, tests). May be null.
+  StopToken* stop = nullptr;
+};
+
 int RunHealth(const GlobalOptions& global, const HealthOptions& options,
               std::ostream& out, std::ostream& err);
 int RunList(const GlobalOptions& global, const ListOptions& options,
@@ -114,6 +130,11 @@ int RunHost(const GlobalOptions& global, std::ostream& out, std::ostream& err);
 // `in` answers destroy's confirmation prompt.
 int RunControl(const GlobalOptions& global, const ControlOptions& options,
                std::istream& in, std::ostream& out, std::ostream& err);
+
+int RunFleetList(const GlobalOptions& global, const FleetOptions& options,
+                 std::ostream& out, std::ostream& err);
+int RunFleetWatch(const GlobalOptions& global, const FleetOptions& options,
+                  std::ostream& out, std::ostream& err);
 
 // What main runs once the command line is parsed.
 using Runner = std::function<int(std::ostream& out, std::ostream& err)>;
@@ -134,6 +155,10 @@ Command AddHostCommand(CLI::App& root, const GlobalOptions& global);
 // pause, unpause, shutdown and destroy.
 std::vector<Command> AddControlCommands(CLI::App& root,
                                         const GlobalOptions& global);
+
+// The `fleet` group and its verbs, list and watch (cmd_fleet.cc).
+std::vector<Command> AddFleetCommands(CLI::App& root,
+                                      const GlobalOptions& global);
 
 // Registers the filter flags shared by list and watch.
 void AddFilterFlags(CLI::App& command, FilterFlags& filter);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tools/xenletctl/exit_codes.h"
@@ -60,6 +61,25 @@ const std::map<std::string, std::vector<std::string>>& Examples() {
           {"destroy",
            {"xenletctl destroy name:web-1      # asks first",
             "xenletctl destroy --yes --request-id deploy-42 name:web-1"}},
+          {"fleet",
+           {"xenletctl fleet list               # NATS at $NATS_URL or "
+            "127.0.0.1:4222",
+            "xenletctl fleet watch -s nats://n1:4222,nats://n2:4222",
+            "xenletctl --json fleet list --host dom0-17"}},
+          {"fleet list",
+           {"xenletctl fleet list               # NATS at $NATS_URL or "
+            "127.0.0.1:4222",
+            "xenletctl fleet list --host dom0-17 --wide",
+            "xenletctl fleet list -s tls://nats.example:4222 --tlsca ca.pem "
+            "--creds ctl.creds",
+            "xenletctl --json fleet list | jq -r '.hosts[] | "
+            "select(.stale) | .host'"}},
+          {"fleet watch",
+           {"xenletctl fleet watch              # the fleet, then a line per "
+            "change",
+            "xenletctl fleet watch --host dom0-17 --stale-after 60",
+            "xenletctl fleet watch --json >> fleet.log",
+            "xenletctl fleet watch --count 1    # wait for the next change"}},
       };
   return *examples;
 }
@@ -91,6 +111,7 @@ std::string RootFooter() {
       "xenletctl --socket /tmp/h1/xenlet.sock list",
       "xenletctl --address agent.example:7443 --tls-ca ca.pem list",
       "xenletctl pause 7                  # an agent with --enable-control",
+      "xenletctl fleet list -s nats://nats.example:4222   # every host's",
   });
   return text.str();
 }
@@ -100,6 +121,14 @@ std::string VerbFooter(const std::string& verb) {
       "Global flags, also accepted after the verb: --socket, --address, "
       "--tls-ca, --tls-cert, --tls-key, --json, --timeout (see xenletctl "
       "--help).";
+  if (verb == "fleet" || absl::StartsWith(verb, "fleet ")) {
+    // NATS, not an agent: of the global flags only --json applies.
+    footer =
+        "Global flags: --json (before or after the verb) prints JSON. The "
+        "agent's --socket, --address, --tls-ca, --tls-cert and --tls-key do "
+        "not apply: NATS has the verb's own flags (its --timeout, --tlsca, "
+        "...).";
+  }
   if (verb == "shutdown") {
     // Its own --timeout shadows the global one after the verb.
     absl::StrAppend(&footer,
