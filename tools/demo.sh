@@ -25,7 +25,6 @@
 # is redrawn in place; in a log it is printed every 10 s. Ctrl-C stops
 # everything it started (also with --keep, until the storm is done).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 domains=${DOMAINS:-1000}
 watchers=2
 keep=0
@@ -45,6 +44,9 @@ while [ $# -gt 0 ]; do
     *) usage >&2; die "unknown argument '$1' (see --help)" ;;
   esac
 done
+# Relative to where it was run from, before moving to the repository.
+[ -z "$bin_dir" ] || bin_dir=$(realpath -- "$bin_dir")
+cd "$(dirname "$0")/.."
 [[ "$domains" =~ ^[0-9]+$ ]] && [ "$domains" -ge 1 ] && [ "$domains" -le 32000 ] ||
   die "--domains: '$domains' is not a count of 1..32000"
 [[ "$watchers" =~ ^[0-9]+$ ]] && [ "$watchers" -ge 1 ] && [ "$watchers" -le 256 ] ||
@@ -68,9 +70,11 @@ if [ "$build" = 1 ]; then
     echo "demo: the build failed (above); bazel build -c opt shows it all" >&2
     exit 1
   fi
-  [ -n "$bin_dir" ] || bin_dir=$(bazel info -c opt bazel-bin 2>/dev/null)
 fi
-[ -n "$bin_dir" ] || bin_dir=$(bazel info -c opt bazel-bin 2>/dev/null)
+if [ -z "$bin_dir" ]; then
+  bin_dir=$(bazel info -c opt bazel-bin 2>/dev/null) ||
+    die "no --bin-dir, and bazel cannot say where it built (drop --no-build?)"
+fi
 xenlet=$bin_dir/agent/xenlet
 ctl=$bin_dir/tools/xenletctl/xenletctl
 xensim=$bin_dir/sim/xensim
@@ -113,8 +117,9 @@ echo "   $dir"
 sock=$dir/xenlet.sock
 # In a session of its own, so that a later Ctrl-C in this terminal does not
 # reach a kept agent; stop_all stops it.
+sim_env=$("$xensim" --dir "$dir" env) || die "xensim env failed"
 (
-  eval "$("$xensim" --dir "$dir" env)"
+  eval "$sim_env"
   exec setsid "$xenlet" --socket "$sock" --metrics-address "127.0.0.1:$port" \
     --enable-control --log-level info
 ) >"$dir/agent.log" 2>&1 &
@@ -150,7 +155,7 @@ status=0
   --display live "${teardown[@]}" || status=$?
 
 echo "== the agent's view now (xenletctl list):"
-"$ctl" --socket "$sock" list 2>&1 | head -n 6 | cut -c1-80
+"$ctl" --socket "$sock" list --page-size 5 2>/dev/null | cut -c1-80 || true
 if [ "$status" -ne 0 ]; then
   echo "== FAILED: a client did not converge (bootstorm exited $status)"
   echo "   the agent's last log lines:"
@@ -187,8 +192,16 @@ SH
 cat >"$dir/stop" <<SH
 #!/bin/sh
 # Stops what tools/demo.sh --keep left running and removes $dir.
-kill -TERM $agent_pid 2>/dev/null
-while kill -0 $agent_pid 2>/dev/null; do sleep 0.1; done
+# The agent only if that pid is still it (its command line names the
+# socket): a pid may be reused once it is gone.
+if grep -qs "$sock" /proc/$agent_pid/cmdline; then
+  kill -TERM $agent_pid
+  i=0
+  while kill -0 $agent_pid 2>/dev/null && [ \$i -lt 100 ]; do
+    sleep 0.1; i=\$((i + 1))
+  done
+  kill -KILL $agent_pid 2>/dev/null
+fi
 "$xensim" --dir "$dir" down >/dev/null 2>&1
 rm -rf "$dir"
 echo "stopped: xenlet, the simulated host and its domains"

@@ -92,6 +92,9 @@ TEST(LivePanelTest, CompactKeepsFiguresShort) {
   EXPECT_EQ(Compact(12345), "12.3k");
   EXPECT_EQ(Compact(32000), "32.0k");
   EXPECT_EQ(Compact(1.5e6), "1.5M");
+  EXPECT_EQ(Compact(9999.7), "10.0k");
+  EXPECT_EQ(Compact(999950), "1.0M");
+  EXPECT_EQ(Compact(999949), "999.9k");
   EXPECT_EQ(Compact(-3), "-");
   EXPECT_EQ(Compact(std::numeric_limits<double>::quiet_NaN()), "-");
 }

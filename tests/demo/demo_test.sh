@@ -41,18 +41,23 @@ host_pids() {
   pgrep -f "$dir/xenlet.sock"
 }
 
+# Each pid gone (bounded poll: an exit that is not our child's says
+# nothing); those are no longer ours to kill at the end.
 expect_gone() {
   local what=$1; shift
   for p in "$@"; do
     for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -0 "$p" 2>/dev/null && { leftover+=("$p"); fail "$what: process $p is still running"; }
+    kill -0 "$p" 2>/dev/null && fail "$what: process $p is still running"
+    local kept=()
+    for q in "${leftover[@]}"; do [ "$q" = "$p" ] || kept+=("$q"); done
+    leftover=("${kept[@]}")
   done
   return 0
 }
 
 echo "== in a log: 20 domains"
 "$demo" --no-build --bin-dir "$r" --domains 20 >"$out/log.txt" 2>&1 ||
-  { cat "$out/log.txt"; fail "demo exited $?"; }
+  { rc=$?; cat "$out/log.txt"; fail "demo exited $rc"; }
 cat "$out/log.txt"
 check_widths "$out/log.txt"
 grep -q $'\x1b' "$out/log.txt" && fail "control sequences in a log"
@@ -72,15 +77,16 @@ dir=$(grep -o '/tmp/xenlet-demo\.[A-Za-z0-9]*' "$out/log.txt" | head -1)
 
 echo "== on a terminal: 20 domains"
 # What the terminal shows is what script(1) writes on its own stdout.
-script -qefc "$demo --no-build --bin-dir $r --domains 20" /dev/null \
-  >"$out/tty.raw" 2>&1 </dev/null || { cat "$out/tty.raw"; fail "demo on a terminal exited $?"; }
+script -qefc "$(printf '%q ' "$demo" --no-build --bin-dir "$r" --domains 20)" \
+  /dev/null >"$out/tty.raw" 2>&1 </dev/null ||
+  { rc=$?; cat "$out/tty.raw"; fail "demo on a terminal exited $rc"; }
 check_widths "$out/tty.raw"
 grep -q $'\x1b\\[[0-9]*A' "$out/tty.raw" || fail "the panel was not redrawn in place"
 grep -q "== result: all 20 domains booted" "$out/tty.raw" || fail "no result on a terminal"
 
 echo "== --keep: 5 domains"
 "$demo" --no-build --bin-dir "$r" --domains 5 --keep >"$out/keep.txt" 2>&1 ||
-  { cat "$out/keep.txt"; fail "demo --keep exited $?"; }
+  { rc=$?; cat "$out/keep.txt"; fail "demo --keep exited $rc"; }
 cat "$out/keep.txt"
 check_widths "$out/keep.txt"
 dir=$(grep -o '/tmp/xenlet-demo\.[A-Za-z0-9]*' "$out/keep.txt" | head -1)
@@ -122,7 +128,8 @@ mapfile -t pids < <(host_pids "$dir")
 leftover+=("${pids[@]}")
 [ "${#pids[@]}" -ge 3 ] || fail "Ctrl-C: expected xenstored, guests and xenlet running, got ${pids[*]}"
 kill -INT -- "-$demo_pid"
-cat <&3 >>"$out/int.txt"  # to its end: the demo has closed its output
+# To its end (the demo closes its output when it exits), bounded.
+timeout 120 cat <&3 >>"$out/int.txt" || fail "the interrupted demo did not end"
 wait "$demo_pid"
 status=$?
 exec 3<&-

@@ -60,11 +60,19 @@ TEST(LiveDomains, LiveChanges) {
   EXPECT_EQ(Domids(live), (std::vector<uint32_t>{1}));
   EXPECT_EQ(live.revision(), 13u);
 
+  // A STATS round's snapshot may be older than an event sent before it:
+  // the newer state stays (a paused domain does not show running again).
+  EXPECT_TRUE(
+      live.Apply(Event(EVENT_TYPE_MODIFIED, 25, 1, DOMAIN_STATE_PAUSED)));
+  EXPECT_FALSE(live.Apply(Event(EVENT_TYPE_STATS, 22, 1)));
+  EXPECT_EQ(live.domains().at(1).state(), DOMAIN_STATE_PAUSED);
+  EXPECT_EQ(live.revision(), 25u);
+
   // A coalesced event applies but is not a resume point; a BOOKMARK is.
   WatchDomainsResponse coalesced = Event(EVENT_TYPE_ADDED, 30, 4);
   coalesced.set_coalesced(true);
   EXPECT_TRUE(live.Apply(coalesced));
-  EXPECT_EQ(live.revision(), 13u);
+  EXPECT_EQ(live.revision(), 25u);
   EXPECT_FALSE(live.Apply(Event(EVENT_TYPE_BOOKMARK, 31, 0)));
   EXPECT_EQ(live.revision(), 31u);
 }

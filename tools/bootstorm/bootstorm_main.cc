@@ -161,7 +161,8 @@ class Storm {
         watchers_(watchers),
         display_(display) {}
 
-  // A line of progress: above the live panel, or on stdout.
+  // A line of progress (or of failure): above the live panel, where it
+  // cannot tear it, or on stdout.
   void Say(const std::string& line) {
     if (display_ != nullptr) {
       display_->Print(line);
@@ -181,8 +182,7 @@ class Storm {
     while (true) {
       std::vector<xen::DomainInfo> truth;
       if (auto s = toolstack_->hypervisor().GetAllDomains(&truth); !s.ok()) {
-        std::fprintf(stderr, "bootstorm: sweep failed: %s\n",
-                     std::string(s.message()).c_str());
+        Say(absl::StrCat("bootstorm: sweep failed: ", s.message()));
         return false;
       }
       why.clear();
@@ -223,8 +223,7 @@ class Storm {
         if (due > absl::Now()) absl::SleepFor(due - absl::Now());
       }
       if (absl::Status s = op(domid); !s.ok()) {
-        std::fprintf(stderr, "bootstorm: %s %u: %s\n", verb, domid,
-                     std::string(s.message()).c_str());
+        Say(absl::StrCat("bootstorm: ", verb, " ", domid, ": ", s.message()));
         return false;
       }
       ++done;

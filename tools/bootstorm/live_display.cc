@@ -129,6 +129,7 @@ void LiveDisplay::OfferEvent(const v1::WatchDomainsResponse& event) {
   const absl::Time now = absl::Now();
   {
     absl::MutexLock lock(&mutex_);
+    if (stop_) return;  // the final panel is drawn: the summary follows
     if (now - last_sample_ < absl::Seconds(1 / options_.samples_per_second)) {
       return;
     }
@@ -247,8 +248,11 @@ PanelFigures LiveDisplay::Gather(absl::Time now) {
     const uint64_t requests = host.xenstore().requests_total();
     const uint64_t hypercalls = host.sweep().hypercalls_total();
     if (have_host_ && wall > 0) {
-      f.xenstore_requests_per_second = (requests - last_requests_) / wall;
-      f.hypercalls_per_second = (hypercalls - last_hypercalls_) / wall;
+      // Counters only grow, unless the agent restarted: then unknown.
+      if (requests >= last_requests_ && hypercalls >= last_hypercalls_) {
+        f.xenstore_requests_per_second = (requests - last_requests_) / wall;
+        f.hypercalls_per_second = (hypercalls - last_hypercalls_) / wall;
+      }
     }
     last_requests_ = requests;
     last_hypercalls_ = hypercalls;

@@ -45,9 +45,10 @@ std::string Compact(double value) {
   if (value < 10 && value != std::floor(value)) {
     return absl::StrFormat("%.1f", value);
   }
-  if (value < 10000) return absl::StrFormat("%.0f", value);
-  if (value < 1e6) return absl::StrFormat("%.1fk", value / 1e3);
-  if (value < 1e9) return absl::StrFormat("%.1fM", value / 1e6);
+  // Each unit up to where its rounding would print the next one's 1000.
+  if (value < 9999.5) return absl::StrFormat("%.0f", value);
+  if (value < 999950) return absl::StrFormat("%.1fk", value / 1e3);
+  if (value < 999950000) return absl::StrFormat("%.1fM", value / 1e6);
   return absl::StrFormat("%.1fG", value / 1e9);
 }
 

@@ -6,6 +6,7 @@ using xenlet::v1::WatchDomainsResponse;
 
 void LiveDomains::BeginSnapshot() {
   domains_.clear();
+  revisions_.clear();
   synced_ = false;
 }
 
@@ -33,17 +34,22 @@ bool LiveDomains::Apply(const WatchDomainsResponse& event) {
       // A coalesced ADDED replaces whatever was held at the domid, and a
       // MODIFIED of a domain not held yet is the one to hold: both upsert.
       domains_[domid] = event.domain();
+      revisions_[domid] = event.revision();
       if (synced_ && !event.coalesced()) mark();
       return true;
     case xenlet::v1::EVENT_TYPE_DELETED:
       domains_.erase(domid);
+      revisions_.erase(domid);
       if (synced_ && !event.coalesced()) mark();
       return true;
     case xenlet::v1::EVENT_TYPE_STATS: {
       // Fresh volatile fields of a domain held; never resurrects one.
       auto it = domains_.find(domid);
       if (it == domains_.end()) return false;
+      // Older than what is held: a newer event overtook the STATS round.
+      if (event.revision() < revisions_[domid]) return false;
       it->second = event.domain();
+      revisions_[domid] = event.revision();
       return true;
     }
     default:

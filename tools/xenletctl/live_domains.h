@@ -36,6 +36,9 @@ class LiveDomains {
 
  private:
   std::map<uint32_t, xenlet::v1::Domain> domains_;
+  // The revision each held domain was last set at: a STATS message comes
+  // from a snapshot, which a newer event may have overtaken.
+  std::map<uint32_t, uint64_t> revisions_;
   bool synced_ = false;
   std::string instance_id_;
   uint64_t revision_ = 0;

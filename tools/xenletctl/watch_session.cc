@@ -176,7 +176,9 @@ int RunWatchSession(const WatchSession& session, WatchHandler& handler,
 
     // A first call that fails outright is a setup problem (wrong socket, no
     // agent): say so rather than retrying forever.
-    if (!ever_received || !Retryable(status.error_code())) {
+    // A stream the agent ended without an error (it is shutting down, or
+    // it asked for a resync) is not a failure: it is opened again.
+    if (!status.ok() && (!ever_received || !Retryable(status.error_code()))) {
       return ReportRpcError(err, "WatchDomains", status, session.connection);
     }
     if (received) {
