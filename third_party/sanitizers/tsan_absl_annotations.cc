@@ -298,6 +298,10 @@ extern "C" const char* __tsan_default_suppressions() {
          // The closure gRPC runs a call's handler from, destroyed on
          // another thread (the handlers themselves stay checked).
          "race:ContinueRunAfterInterception()::{lambda\n"
+         // A client call's final status, copied by gRPC's header code on
+         // its thread into the call's state, which the client made before
+         // StartCall (found in hostile_clients_test's refused streams).
+         "race:grpc::internal::CallOpClientRecvStatus::FinishOp\n"
          // A message a client handed to gRPC to read into, parsed on
          // gRPC's thread before the reaction runs.
          "race:google::protobuf::MessageLite::ParseFromZeroCopyStream\n"
