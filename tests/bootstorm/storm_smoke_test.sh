@@ -70,4 +70,20 @@ grep -q "result:   every client converged" "$dir/storm.out" || fail "load: not c
 grep -Eq "queries: +[1-9][0-9]* full listings by 4 clients" "$dir/storm.out" ||
   fail "load: no query"
 grep -Eq "^ +p50 .* 0 failed$" "$dir/storm.out" || fail "load: a query failed"
+# --keep and --steps-csv (what the fleet harness uses): 8 booted, 3 left
+# running, and every step of the 8 in the CSV (create, pause, unpause; and
+# for the 5 others shutdown and destroy too; the boot's unpause is one more
+# unpause step each).
+"$bootstorm" --dir "$dir" --socket "$dir/x.sock" --domains 8 --watchers 1 \
+  --keep 3 --steps-csv "$dir/steps.csv" >"$dir/storm.out" 2>&1 ||
+  fail "bootstorm --keep 3 exited $?"
+grep -q "result:   every client converged" "$dir/storm.out" || fail "keep: not converged"
+running=$("$xensim" --dir "$dir" list | grep -c " storm-")
+[ "$running" -eq 3 ] || fail "keep: $running domains left, expected 3"
+head -1 "$dir/steps.csv" | grep -qx "domid,kind,unix_ns" || fail "steps: no header"
+# kinds: 0 created, 1 unpaused, 2 paused, 3 shutdown requested, 4 destroyed
+for kind_count in 0:8 1:16 2:8 3:5 4:5; do
+  n=$(awk -F, -v k="${kind_count%%:*}" 'NR > 1 && $2 == k' "$dir/steps.csv" | wc -l)
+  [ "$n" -eq "${kind_count#*:}" ] || fail "steps: kind ${kind_count%%:*}: $n, expected ${kind_count#*:}"
+done
 echo PASS

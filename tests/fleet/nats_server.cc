@@ -95,8 +95,8 @@ NatsServer::~NatsServer() { Stop(); }
 
 std::string NatsServer::url() const {
   bool tls = !options_.tls_cert.empty();
-  return std::string(tls ? "tls" : "nats") +
-         "://127.0.0.1:" + std::to_string(port_);
+  return std::string(tls ? "tls" : "nats") + "://" + options_.address + ":" +
+         std::to_string(port_);
 }
 
 std::string NatsServer::Log() const {
@@ -112,7 +112,7 @@ bool NatsServer::Launch() {
   std::vector<std::string> args = {
       FindServerBinary(),
       "--addr",
-      "127.0.0.1",
+      options_.address,
       // -1: a random free port, which the ports file then names.
       "--port",
       port_ > 0 ? std::to_string(port_)
@@ -146,7 +146,8 @@ bool NatsServer::Launch() {
     }
     args.insert(args.end(),
                 {"--cluster",
-                 "nats://127.0.0.1:" + std::to_string(options_.cluster_port),
+                 "nats://" + options_.address + ":" +
+                     std::to_string(options_.cluster_port),
                  "--cluster_name", options_.cluster_name, "--routes", routes});
   }
   args.insert(args.end(), options_.extra_args.begin(),
@@ -231,23 +232,43 @@ bool NatsServer::Stop() {
   return graceful;
 }
 
+void NatsServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  if (pidfd_ >= 0) close(pidfd_);
+  pid_ = -1;
+  pidfd_ = -1;
+}
+
 bool NatsServer::Restart() {
   Stop();
   return Launch();
 }
 
-std::unique_ptr<NatsCluster> NatsCluster::Start(const std::string& dir) {
+std::unique_ptr<NatsCluster> NatsCluster::Start(
+    const std::string& dir, const std::vector<std::string>& addresses) {
+  if (!addresses.empty() && addresses.size() != 3) {
+    ADD_FAILURE() << "a cluster has 3 members, not " << addresses.size();
+    return nullptr;
+  }
   auto cluster = std::make_unique<NatsCluster>();
   std::vector<int> route_ports;
   std::vector<std::string> routes;
   for (int i = 0; i < 3; ++i) {
-    route_ports.push_back(PickFreePort());
-    routes.push_back("nats://127.0.0.1:" + std::to_string(route_ports[i]));
+    route_ports.push_back(addresses.empty() ? PickFreePort() : 6222);
+    routes.push_back("nats://" +
+                     (addresses.empty() ? "127.0.0.1" : addresses[i]) + ":" +
+                     std::to_string(route_ports[i]));
   }
   for (int i = 0; i < 3; ++i) {
     NatsServerOptions options;
     options.dir = dir;
     options.name = "n" + std::to_string(i + 1);
+    if (!addresses.empty()) {
+      options.address = addresses[i];
+      options.port = 4222;
+    }
     options.cluster_port = route_ports[i];
     options.cluster_name = "xenlet-test";
     options.routes = routes;
@@ -278,6 +299,13 @@ std::unique_ptr<NatsCluster> NatsCluster::Start(const std::string& dir) {
   for (auto& server : cluster->servers_) logs += server->Log();
   ADD_FAILURE() << "the nats cluster elected no JetStream meta leader; logs:\n"
                 << logs;
+  return nullptr;
+}
+
+NatsServer* NatsCluster::Find(const std::string& name) {
+  for (auto& server : servers_) {
+    if (server->name() == name) return server.get();
+  }
   return nullptr;
 }
 

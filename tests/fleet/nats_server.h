@@ -31,6 +31,8 @@ struct NatsServerOptions {
   // file under <dir>/<name>.ports/.
   std::string dir;
   std::string name = "nats";
+  // The address it listens on, for clients and routes alike.
+  std::string address = "127.0.0.1";
   // The client port; 0: one the server picks (the first start only; a
   // restart keeps it).
   int port = 0;
@@ -63,6 +65,8 @@ class NatsServer {
   // SIGTERM, and SIGKILL if it has not exited 10 s later; reaped. Returns
   // false if it had to be killed. No-op when not running.
   bool Stop();
+  // SIGKILL, reaped: a node lost without a goodbye. No-op when not running.
+  void Kill();
   // Starts it again with the same port, store and options; false (and a
   // gtest failure) if it does not come up.
   bool Restart();
@@ -87,16 +91,22 @@ class NatsServer {
   int port_ = 0;
 };
 
-// Three nats-servers in one JetStream cluster, on loopback.
+// Three nats-servers in one JetStream cluster, named n1, n2 and n3: on
+// loopback, each on ports of its own, or each on an address of its own
+// (the fleet harness's bridge) with the usual ports, 4222 for clients and
+// 6222 for routes.
 class NatsCluster {
  public:
   // Starts them and waits (up to 30 s) until the cluster has a JetStream
   // meta leader, i.e. streams with replicas 3 can be created. nullptr (and
-  // a gtest failure) if not.
-  static std::unique_ptr<NatsCluster> Start(const std::string& dir);
+  // a gtest failure) if not. `addresses`: empty, or three.
+  static std::unique_ptr<NatsCluster> Start(
+      const std::string& dir, const std::vector<std::string>& addresses = {});
 
   NatsServer& server(int i) { return *servers_[i]; }
   int size() const { return static_cast<int>(servers_.size()); }
+  // The member with that server name, or null.
+  NatsServer* Find(const std::string& name);
   // Every member's client URL, comma-separated.
   std::string urls() const;
 

@@ -114,6 +114,25 @@ class PublishE2eTest : public ::testing::Test {
          "--bookmark-interval", "1", "--metrics-address", ""},
         env_, dir_.File("publish.log"));
     ASSERT_NE(publisher_, nullptr);
+    // Live at the agent's instance: what the test changes from now on
+    // reaches the publisher as events, not as part of its initial state.
+    // The publisher says so only in its health key: poll it, bounded (the
+    // bucket is looked at only once it exists, so that the test never
+    // creates it with a configuration of its own).
+    const absl::Time deadline = absl::Now() + kBound;
+    while (true) {
+      const std::string instance = AgentPoint().instance_id();
+      if (nats::GetStreamState(*connection_, "KV_xenlet-hosts").ok()) {
+        const fleet::v1::HostHealth health = Health();
+        if (health.state() == fleet::v1::HostHealth::STATE_LIVE &&
+            health.resume().instance_id() == instance) {
+          return;
+        }
+      }
+      ASSERT_LT(absl::Now(), deadline) << "the publisher is not live\n"
+                                       << ReadFile(dir_.File("publish.log"));
+      absl::SleepFor(absl::Milliseconds(20));
+    }
   }
   void StopPublisher() {
     const int status = publisher_->Stop(SIGTERM);

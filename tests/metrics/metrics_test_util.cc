@@ -249,6 +249,16 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 
 absl::StatusOr<HttpResponse> HttpGet(int port, const std::string& target,
                                      absl::Duration timeout) {
+  return HttpGet("127.0.0.1", port, target, timeout);
+}
+
+absl::StatusOr<HttpResponse> HttpGet(const std::string& ipv4, int port,
+                                     const std::string& target,
+                                     absl::Duration timeout) {
+  in_addr ip{};
+  if (inet_pton(AF_INET, ipv4.c_str(), &ip) != 1) {
+    return absl::InvalidArgumentError("not an IPv4 address: " + ipv4);
+  }
   const absl::Time deadline = absl::Now() + timeout;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
@@ -259,7 +269,7 @@ absl::StatusOr<HttpResponse> HttpGet(int port, const std::string& target,
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr = ip;
   auto wait_for = [&](short events) -> absl::Status {
     int ms =
         static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));

@@ -79,6 +79,10 @@ struct HttpResponse {
 };
 absl::StatusOr<HttpResponse> HttpGet(int port, const std::string& target,
                                      absl::Duration timeout);
+// The same to another IPv4 address (e.g. a test's network namespace's).
+absl::StatusOr<HttpResponse> HttpGet(const std::string& ipv4, int port,
+                                     const std::string& target,
+                                     absl::Duration timeout);
 std::string UrlEncode(const std::string& s);
 
 // One sample of the text exposition format.

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,23 +18,35 @@ std::unique_ptr<Child> Child::Start(const std::vector<std::string>& argv,
                                     const std::string& stderr_path) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return nullptr;
+  const int err = open(stderr_path.c_str(),
+                       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (err < 0) {
+    close(out[0]);
+    close(out[1]);
+    return nullptr;
+  }
   std::vector<std::string> args = argv, vars = env;
   std::vector<char*> argp, envp;
   for (std::string& a : args) argp.push_back(a.data());
   argp.push_back(nullptr);
   for (std::string& v : vars) envp.push_back(v.data());
   envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  const int rc =
-      posix_spawn(&pid, argp[0], &actions, nullptr, argp.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls until exec. The child dies with the
+    // thread that started it, so that a test that crashes leaves nothing
+    // running (the setting survives exec, e.g. through `ip netns exec`).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    dup2(out[1], 1);
+    dup2(err, 2);
+    execve(argp[0], argp.data(), envp.data());
+    _exit(127);
+  }
   close(out[1]);
-  if (rc != 0) {
+  close(err);
+  if (pid < 0) {
     close(out[0]);
     return nullptr;
   }
@@ -76,8 +88,11 @@ std::optional<std::string> Child::ReadLine(absl::Time deadline) {
   }
 }
 
+int Child::Wait(absl::Duration timeout) { return Stop(0, timeout); }
+
 int Child::Stop(int sig, absl::Duration timeout) {
-  kill(pid_, sig);
+  if (pid_ <= 0) return -1;  // already reaped: never kill(-1, ...)
+  if (sig != 0) kill(pid_, sig);
   const absl::Time deadline = absl::Now() + timeout;
   // Until its stdout ends (it exited) or the deadline passes.
   while (ReadLine(deadline).has_value()) {

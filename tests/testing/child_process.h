@@ -1,6 +1,7 @@
 // A child process a test starts: its stdout on a pipe the test reads line
 // by line (with a deadline), its stderr in a file. Killed and reaped when
-// destroyed, whatever happened to the test.
+// destroyed, and killed when the thread that started it dies
+// (PR_SET_PDEATHSIG), whatever happened to the test.
 #ifndef XENLET_TESTS_TESTING_CHILD_PROCESS_H_
 #define XENLET_TESTS_TESTING_CHILD_PROCESS_H_
 
@@ -30,6 +31,9 @@ class Child {
   // time (then it is killed). Its stdout is drained meanwhile, so that it
   // never blocks writing to a full pipe.
   int Stop(int sig, absl::Duration timeout = absl::Seconds(20));
+  // Waits for it to exit by itself (Stop without a signal): its wait
+  // status, or -1 if it was still running after `timeout` (then killed).
+  int Wait(absl::Duration timeout);
 
   pid_t pid() const { return pid_; }
 

@@ -44,6 +44,8 @@ struct Options {
   bool teardown = true;
   bool pause_phase = true;
   std::string latency_csv;
+  std::string steps_csv;
+  int keep = 0;
   double converge_timeout = 60;
   int agent_pid = 0;
   std::string keys = "libxl";
@@ -290,6 +292,12 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("!--no-teardown", o.teardown,
                "Leave the domains running at the end");
+  app.add_option("--keep", o.keep,
+                 "Of the domains booted, leave this many (the last ones) "
+                 "running at the end: the teardown shuts down and destroys "
+                 "only the others")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 32000));
   app.add_flag("!--no-pause-phase", o.pause_phase,
                "Skip the phase that pauses and unpauses every domain after "
                "the boot (changes only the hypervisor sees: the agent finds "
@@ -297,6 +305,10 @@ int Run(int argc, char** argv) {
   app.add_option("--latency-csv", o.latency_csv,
                  "Write every event's latencies (action->detection, "
                  "detection->receipt, action->receipt) to this CSV file");
+  app.add_option("--steps-csv", o.steps_csv,
+                 "Write the toolstack's every step (domid, kind, when: "
+                 "\"domid,kind,unix_ns\") to this CSV file, for clients "
+                 "other than bootstorm's to measure their latency from");
   app.add_option("--agent-pid", o.agent_pid,
                  "xenlet's process id, to report the CPU time it used during "
                  "each phase (xenstored's is read from DIR/xenstored.pid)");
@@ -498,6 +510,10 @@ int Run(int argc, char** argv) {
   if (ok && o.teardown) {
     const CpuMeter down_cpu(o.agent_pid, xenstored_pid);
     const absl::Time down_start = absl::Now();
+    // --keep: the last ones stay.
+    const std::vector<xen::Domid> kept(
+        booted.end() - std::min<size_t>(o.keep, booted.size()), booted.end());
+    booted.resize(booted.size() - kept.size());
     ok = storm.Phase("shut down", "shutdown", booted, [&](xen::Domid d) {
       return (*toolstack)->ShutdownDomain(d, reason->second);
     });
@@ -509,6 +525,7 @@ int Run(int argc, char** argv) {
     ok = ok && storm.Converge("destroyed");
     down_seconds = absl::ToDoubleSeconds(absl::Now() - down_start);
     down_use = down_cpu.Used();
+    booted.insert(booted.end(), kept.begin(), kept.end());
   }
 
   if (display) display->Stop();
@@ -578,6 +595,15 @@ int Run(int argc, char** argv) {
     if (!csv) {
       std::fprintf(stderr, "bootstorm: --latency-csv: cannot write %s\n",
                    o.latency_csv.c_str());
+      ok = false;
+    }
+  }
+  if (!o.steps_csv.empty()) {
+    std::ofstream csv(o.steps_csv);
+    csv << steps.Csv();
+    if (!csv) {
+      std::fprintf(stderr, "bootstorm: --steps-csv: cannot write %s\n",
+                   o.steps_csv.c_str());
       ok = false;
     }
   }

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace xenlet::bootstorm {
 
@@ -23,6 +25,38 @@ std::optional<absl::Time> StepLog::Find(uint32_t domid,
     if (t <= before && (!best || t > *best)) best = t;
   }
   return best;
+}
+
+std::string StepLog::Csv() const {
+  absl::MutexLock lock(&mutex_);
+  std::string out = "domid,kind,unix_ns\n";
+  for (const auto& [key, stamps] : stamps_) {
+    for (absl::Time t : stamps) {
+      absl::StrAppend(&out, key.first, ",", key.second, ",",
+                      absl::ToUnixNanos(t), "\n");
+    }
+  }
+  return out;
+}
+
+bool StepLog::AddCsv(absl::string_view csv) {
+  absl::MutexLock lock(&mutex_);
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    if (line == "domid,kind,unix_ns") continue;
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    uint32_t domid = 0;
+    int kind = 0;
+    int64_t ns = 0;
+    if (fields.size() != 3 || !absl::SimpleAtoi(fields[0], &domid) ||
+        !absl::SimpleAtoi(fields[1], &kind) ||
+        !absl::SimpleAtoi(fields[2], &ns) ||
+        kind < sim::ToolstackStep::kCreated ||
+        kind > sim::ToolstackStep::kDestroyed) {
+      return false;
+    }
+    stamps_[{domid, kind}].push_back(absl::FromUnixNanos(ns));
+  }
+  return true;
 }
 
 std::optional<sim::ToolstackStep::Kind> CauseOf(v1::Transition transition) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "sim/toolstack.h"
@@ -24,6 +25,12 @@ class StepLog {
   // (the event's receipt).
   std::optional<absl::Time> Find(uint32_t domid, sim::ToolstackStep::Kind kind,
                                  absl::Time before) const;
+
+  // Every stamp as CSV, "domid,kind,unix_ns" per line after a header, so
+  // that another process (tests/fleet/harness) can measure from them.
+  std::string Csv() const;
+  // Adds the stamps of such a CSV; false on a line that does not parse.
+  bool AddCsv(absl::string_view csv);
 
  private:
   mutable absl::Mutex mutex_;
