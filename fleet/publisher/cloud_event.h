@@ -9,7 +9,8 @@
 //    "time":"<detected time, RFC 3339>",
 //    "datacontenttype":"application/json",
 //    "xenletinstance":"<instance>","xenletrevision":"<revision>",
-//    "data":{"eventType":"MODIFIED","transition":"STARTED",
+//    "data":{"eventType":"EVENT_TYPE_MODIFIED",
+//            "transition":"TRANSITION_STARTED",
 //            "coalesced":false,"initiator":"","domain":{...}}}
 //
 // `domain` is the xenlet.v1.Domain in protobuf's JSON mapping, so a reader

@@ -4,8 +4,9 @@
 // The fleet harness's rig (tests/fleet/harness/fleet_rig.h): K simulated
 // hosts (default 3), each publisher in a network namespace of its own, a
 // three-node JetStream cluster (R3 stream and buckets), no faults. Every
-// host boots D domains at once (default 1000; bootstorm: create, pause,
-// unpause, shut down, destroy, as fast as each host's xenstored allows).
+// host boots D domains at once (default 1000; bootstorm: create and
+// start, then shut down and destroy, as fast as each host's xenstored
+// allows; no pause phase).
 // This process receives every change twice:
 //   - direct: one WatchDomains stream per host, on the agent's socket
 //     (bootstorm's WatchRecorder);
@@ -16,6 +17,10 @@
 // hosts' bootstorm --steps-csv, same clock): the latency is end to end. A
 // bucket value carries the revision of its domain's last change; the event
 // stream (read back at the end) says which transition that revision was.
+// A storm's rate is the toolstack's (xenstored's), which both paths keep
+// up with; so a second storm runs with the publishers stopped, and its
+// backlog is read by each path at full speed: the direct streams resumed
+// where the publishers stopped, then the publishers themselves.
 //
 // As root (network namespaces). Not a Google Benchmark: one storm is one
 // measurement; run it on a quiet machine. See BENCHMARKS.md.
@@ -28,6 +33,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -53,7 +60,7 @@ using bootstorm::StepLog;
 struct Receipt {
   std::string host;
   uint32_t domid = 0;
-  uint64_t revision = 0;
+  uint64_t revision = 0;  // of the value; 0 for a delete
   absl::Time at;
 };
 
@@ -77,8 +84,8 @@ absl::StatusOr<Transitions> ReadTransitions(nats::Connection& conn) {
     auto t = data.find("transition");
     xenlet::v1::Transition transition = xenlet::v1::TRANSITION_UNSPECIFIED;
     if (t != data.end()) {
-      xenlet::v1::Transition_Parse("TRANSITION_" + t->second.string_value(),
-                                   &transition);
+      // The enum's name, as in protobuf's JSON ("TRANSITION_STARTED").
+      xenlet::v1::Transition_Parse(t->second.string_value(), &transition);
     }
     out[id->host][id->revision] = transition;
   }
@@ -107,6 +114,47 @@ void Add(PathResult* r, const StepLog& steps, uint32_t domid,
   const double ms = absl::ToDoubleMilliseconds(received - *action);
   r->latency_ms[transition].push_back(ms);
   r->all_ms.push_back(ms);
+}
+
+// Reads one host's WatchDomains stream from `from` until it has delivered
+// every change up to `to`: how many events and how long.
+struct Replay {
+  uint64_t events = 0;
+  absl::Duration took;
+  std::string error;
+};
+Replay ReplayDirect(const std::string& socket,
+                    const xenlet::v1::ResumePoint& from,
+                    const xenlet::v1::ResumePoint& to) {
+  Replay replay;
+  auto stub = xenlet::v1::DomainService::NewStub(grpc::CreateChannel(
+      "unix:" + socket, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(5)));
+  xenlet::v1::WatchDomainsRequest request;
+  *request.mutable_resume() = from;
+  const absl::Time start = absl::Now();
+  auto reader = stub->WatchDomains(&context, request);
+  xenlet::v1::WatchDomainsResponse event;
+  while (reader->Read(&event)) {
+    if (event.type() == xenlet::v1::EVENT_TYPE_RESYNC_REQUIRED) {
+      replay.error = "RESYNC_REQUIRED";
+      break;
+    }
+    if (event.type() == xenlet::v1::EVENT_TYPE_ADDED ||
+        event.type() == xenlet::v1::EVENT_TYPE_MODIFIED ||
+        event.type() == xenlet::v1::EVENT_TYPE_DELETED) {
+      ++replay.events;
+    }
+    if (event.instance_id() == to.instance_id() &&
+        event.revision() >= to.revision()) {
+      break;
+    }
+  }
+  replay.took = absl::Now() - start;
+  context.TryCancel();
+  (void)reader->Finish();
+  return replay;
 }
 
 std::string Row(const char* label, const std::vector<double>& direct,
@@ -167,9 +215,12 @@ int Run(int argc, char** argv) {
   auto rig = FleetRig::Start(options, [&](const DomainChange& change) {
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu);
-    if (recording && change.kind != ChangeKind::kDeleted) {
+    if (recording) {
       receipts.push_back({change.ref.host, change.ref.domid,
-                          change.domain.updated_revision(), now});
+                          change.kind == ChangeKind::kDeleted
+                              ? 0
+                              : change.domain.updated_revision(),
+                          now});
     }
   });
   if (!rig.ok()) {
@@ -202,6 +253,9 @@ int Run(int argc, char** argv) {
     StormOptions storm;
     storm.domains = domains;
     storm.rate = rate;
+    // Without a client of its own, bootstorm would not wait for a pause to
+    // be seen before the unpause, and the agent's sweep would miss most.
+    storm.pause_phase = false;
     storm.steps_csv =
         absl::StrCat(out_dir, "/steps-", (*rig)->host(i).id(), ".csv");
     if (auto s = (*rig)->host(i).StartStorm(storm); !s.ok()) {
@@ -253,8 +307,11 @@ int Run(int argc, char** argv) {
   }
   for (const Receipt& r : receipts) {
     auto host = transitions->find(r.host);
-    xenlet::v1::Transition transition = xenlet::v1::TRANSITION_UNSPECIFIED;
-    if (host != transitions->end()) {
+    // A key is deleted when its domain is destroyed.
+    xenlet::v1::Transition transition =
+        r.revision == 0 ? xenlet::v1::TRANSITION_DESTROYED
+                        : xenlet::v1::TRANSITION_UNSPECIFIED;
+    if (r.revision != 0 && host != transitions->end()) {
       auto t = host->second.find(r.revision);
       if (t != host->second.end()) transition = t->second;
     }
@@ -274,12 +331,16 @@ int Run(int argc, char** argv) {
       storm_seconds, static_cast<unsigned long long>(stored_events),
       std::string(kEventsStream).c_str(), "transition", "direct", "p50", "p99",
       "fleet", "p50", "p99", "fleet/direct");
-  for (const auto& [transition, fleet_ms] : fleet_result.latency_ms) {
+  std::set<xenlet::v1::Transition> measured;
+  for (const auto& [t, ms] : direct_result.latency_ms) measured.insert(t);
+  for (const auto& [t, ms] : fleet_result.latency_ms) measured.insert(t);
+  for (xenlet::v1::Transition transition : measured) {
     const std::string full = xenlet::v1::Transition_Name(transition);
     absl::string_view name = full;
     absl::ConsumePrefix(&name, "TRANSITION_");
     std::printf("%s", Row(std::string(name).c_str(),
-                          direct_result.latency_ms[transition], fleet_ms)
+                          direct_result.latency_ms[transition],
+                          fleet_result.latency_ms[transition])
                           .c_str());
   }
   std::printf("%s",
@@ -288,13 +349,107 @@ int Run(int argc, char** argv) {
       "\nchanges received: direct %llu (%llu unmatched), %.0f/s; fleet "
       "%llu (%llu unmatched), %.0f/s (%.2fx)\n"
       "(rates: changes received / time from the storms' start to the last "
-      "receipt; the fleet receives fewer: a bucket key's superseded value is "
+      "receipt; the fleet may receive fewer: a bucket key's superseded value "
+      "is "
       "not delivered)\n",
       static_cast<unsigned long long>(direct_result.received),
       static_cast<unsigned long long>(direct_result.unmatched), direct_rate,
       static_cast<unsigned long long>(fleet_result.received),
       static_cast<unsigned long long>(fleet_result.unmatched), fleet_rate,
       fleet_rate / std::max(direct_rate, 1e-9));
+  std::fflush(stdout);
+
+  // Phase 2: the most each path carries. With the publishers stopped, the
+  // same storm again; then each host's backlog is read directly (a
+  // WatchDomains stream resumed where the publisher stopped), and then by
+  // the publishers, started together, through NATS to the reader.
+  std::vector<xenlet::v1::ResumePoint> from, to;
+  for (int i = 0; i < hosts; ++i) {
+    auto agent = (*rig)->host(i).Agent();
+    if (!agent.ok()) {
+      std::fprintf(stderr, "fleet_bench: %s\n",
+                   agent.status().ToString().c_str());
+      return 1;
+    }
+    from.push_back(agent->point);
+    if (auto s = (*rig)->host(i).StopPublisher(); !s.ok()) {
+      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("\nbacklog: the same storms with the publishers stopped\n");
+  std::fflush(stdout);
+  for (int i = 0; i < hosts; ++i) {
+    StormOptions storm;
+    storm.domains = domains;
+    storm.rate = rate;
+    storm.pause_phase = false;
+    if (auto s = (*rig)->host(i).StartStorm(storm); !s.ok()) {
+      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  for (int i = 0; i < hosts; ++i) {
+    if (auto s = (*rig)->host(i).WaitStorm(absl::Minutes(30)); !s.ok()) {
+      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    auto agent = (*rig)->host(i).Agent();
+    if (!agent.ok()) {
+      std::fprintf(stderr, "fleet_bench: %s\n",
+                   agent.status().ToString().c_str());
+      return 1;
+    }
+    to.push_back(agent->point);
+  }
+  std::vector<Replay> replays(hosts);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < hosts; ++i) {
+      threads.emplace_back([&, i] {
+        replays[i] = ReplayDirect((*rig)->host(i).socket(), from[i], to[i]);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  uint64_t backlog = 0;
+  absl::Duration direct_took;
+  for (int i = 0; i < hosts; ++i) {
+    if (!replays[i].error.empty()) {
+      std::fprintf(stderr, "fleet_bench: direct replay: %s\n",
+                   replays[i].error.c_str());
+      return 1;
+    }
+    backlog += replays[i].events;
+    direct_took = std::max(direct_took, replays[i].took);
+  }
+  const absl::Time publish_start = absl::Now();
+  for (int i = 0; i < hosts; ++i) {
+    if (auto s = (*rig)->host(i).StartPublisher((*rig)->nats_urls(), options);
+        !s.ok()) {
+      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  if (auto s = (*rig)->WaitConverged(absl::Minutes(10)); !s.ok()) {
+    std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  const absl::Duration fleet_took = absl::Now() - publish_start;
+  const double direct_backlog_rate =
+      backlog / std::max(absl::ToDoubleSeconds(direct_took), 1e-9);
+  const double fleet_backlog_rate =
+      backlog / std::max(absl::ToDoubleSeconds(fleet_took), 1e-9);
+  std::printf(
+      "backlog of %llu events on %d hosts: direct streams %.2f s (%.0f "
+      "events/s); publishers to the reader %.2f s (%.0f events/s, %.3fx)\n"
+      "(the fleet's time includes starting the publishers and is measured "
+      "to 0.2 s: until every host's health is at its agent's revision and "
+      "the reader's model equals every agent)\n",
+      static_cast<unsigned long long>(backlog), hosts,
+      absl::ToDoubleSeconds(direct_took), direct_backlog_rate,
+      absl::ToDoubleSeconds(fleet_took), fleet_backlog_rate,
+      fleet_backlog_rate / std::max(direct_backlog_rate, 1e-9));
   return 0;
 }
 
