@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "fleet/nats/nkey.h"
 
 namespace xenlet::fleet {
 namespace {
@@ -46,6 +47,11 @@ void AddNatsFlags(CLI::App& app, NatsFlags* f) {
                  "User credentials file (JWT and seed, decentralised auth)")
       ->envname("NATS_CREDS")
       ->group(group);
+  app.add_option("--nkey", f->nkey,
+                 "User NKey seed file (SU...; the public key is derived from "
+                 "it)")
+      ->envname("NATS_NKEY")
+      ->group(group);
   app.add_option("--tlscert", f->tlscert,
                  "TLS client certificate (PEM), for servers that verify "
                  "clients")
@@ -87,11 +93,27 @@ absl::StatusOr<nats::ConnectionOptions> MakeConnectionOptions(
   if (o.servers.empty()) {
     return absl::InvalidArgumentError("--server: no server URL given");
   }
-  const int ways = (!f.user.empty()) + (!f.token.empty()) + (!f.creds.empty());
+  const int ways = (!f.user.empty()) + (!f.token.empty()) + (!f.creds.empty()) +
+                   (!f.nkey.empty());
   if (ways > 1) {
     return absl::InvalidArgumentError(
-        "--user, --token and --creds: give at most one way to "
+        "--user, --token, --creds and --nkey: give at most one way to "
         "authenticate");
+  }
+  if (!f.nkey.empty()) {
+    // Read and checked now, so that a bad file is a flag error.
+    auto seed = nats::ReadNKeySeedFile(f.nkey);
+    if (!seed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--nkey: ", seed.status().message()));
+    }
+    auto public_key = nats::NKeyUserPublicKey(*seed);
+    if (!public_key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--nkey ", f.nkey, ": ", public_key.status().message()));
+    }
+    o.nkey = *public_key;
+    o.nkey_seed_file = f.nkey;
   }
   if (!f.password.empty() && f.user.empty()) {
     return absl::InvalidArgumentError("--password: only with --user");

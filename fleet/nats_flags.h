@@ -19,6 +19,7 @@ struct NatsFlags {
   std::string password;
   std::string token;
   std::string creds;
+  std::string nkey;  // a seed file
   std::string tlscert;
   std::string tlskey;
   std::string tlsca;
