@@ -96,6 +96,36 @@ absl::StatusOr<uint64_t> KeyValue::Put(const std::string& key,
   return revision;
 }
 
+absl::StatusOr<uint64_t> KeyValue::Update(const std::string& key,
+                                          absl::string_view value,
+                                          uint64_t last_revision) {
+  if (value.size() > static_cast<size_t>(INT_MAX)) {
+    return absl::InvalidArgumentError(absl::StrCat("nats: update ", bucket_,
+                                                   " ", key, ": value of ",
+                                                   value.size(), " bytes"));
+  }
+  uint64_t revision = 0;
+  const int length = static_cast<int>(value.size());
+  natsStatus s = last_revision == 0
+                     ? kvStore_Create(&revision, kv_.get(), key.c_str(),
+                                      value.data(), length)
+                     : kvStore_Update(&revision, kv_.get(), key.c_str(),
+                                      value.data(), length, last_revision);
+  if (s == NATS_OK) return revision;
+  // The server's "wrong last sequence" (JSStreamWrongLastSequenceErr) or,
+  // for a create, "key exists": libnats gives no error code for either,
+  // only its text.
+  const std::string last_error =
+      nats_GetLastError(nullptr) != nullptr ? nats_GetLastError(nullptr) : "";
+  if (last_error.find("wrong last sequence") != std::string::npos ||
+      last_error.find("key exists") != std::string::npos) {
+    return absl::AbortedError(absl::StrCat("nats: update ", bucket_, " ", key,
+                                           " at revision ", last_revision, ": ",
+                                           last_error));
+  }
+  return NatsError(s, absl::StrCat("update ", bucket_, " ", key));
+}
+
 absl::Status KeyValue::Delete(const std::string& key) {
   natsStatus s = kvStore_Delete(kv_.get(), key.c_str());
   if (s != NATS_OK) {

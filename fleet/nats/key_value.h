@@ -89,6 +89,12 @@ class KeyValue {
 
   // Returns the new revision.
   absl::StatusOr<uint64_t> Put(const std::string& key, absl::string_view value);
+  // Puts only if the key's last revision is `last_revision` (0: only if the
+  // key has no value: never put, or deleted). Returns the new revision;
+  // ABORTED if the key is elsewhere: another writer got there first.
+  absl::StatusOr<uint64_t> Update(const std::string& key,
+                                  absl::string_view value,
+                                  uint64_t last_revision);
   // Puts a delete marker (kept in the history; Get then says nullopt).
   absl::Status Delete(const std::string& key);
   // The key's current value, or nullopt if it has none (never put,

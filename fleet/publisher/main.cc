@@ -224,7 +224,7 @@ int Run(int argc, char** argv) {
       LogInfo(
           "publish_started",
           {{"host", f.host_id}, {"agent", target}, {"servers", f.nats.server}});
-      publisher.Run();
+      if (!publisher.Run().ok()) exit_code = 1;  // logged: publish_conflict
       absl::MutexLock lock(&running_mutex);
       running = nullptr;
     }

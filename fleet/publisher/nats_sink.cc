@@ -92,13 +92,50 @@ absl::StatusOr<std::map<std::string, std::string>> NatsSink::Domains(
 
 absl::Status NatsSink::PutHealth(const std::string& host,
                                  const std::string& value) {
-  return hosts_->Put(host, value).status();
+  auto taken = [&host](uint64_t revision) {
+    return absl::AbortedError(
+        absl::StrCat("another writer changed host ", host, "'s health in ",
+                     kHostsBucket, " since revision ", revision,
+                     ", the one this publisher last wrote or read: is a second "
+                     "xenlet-publish running with --host-id ",
+                     host, "?"));
+  };
+  if (!health_revision_) {
+    // Not known: the first write, or the last one's answer was lost.
+    auto entry = hosts_->Get(host);
+    if (!entry.ok()) return entry.status();
+    if (!entry->has_value()) {
+      health_revision_ = 0;
+    } else if ((*entry)->value == attempted_ ||
+               (*entry)->revision == health_known_) {
+      health_revision_ = (*entry)->revision;  // ours, or as we left it
+    } else {
+      return taken((*entry)->revision);
+    }
+  }
+  auto revision = hosts_->Update(host, value, *health_revision_);
+  if (revision.ok()) {
+    health_revision_ = *revision;
+    health_known_ = *revision;
+    attempted_.clear();
+    return absl::OkStatus();
+  }
+  if (revision.status().code() == absl::StatusCode::kAborted) {
+    return taken(*health_revision_);
+  }
+  health_revision_.reset();
+  attempted_ = value;
+  return revision.status();
 }
 
 absl::StatusOr<std::optional<std::string>> NatsSink::GetHealth(
     const std::string& host) {
   auto entry = hosts_->Get(host);
   if (!entry.ok()) return entry.status();
+  // What this sink's next write starts from (a restarted publisher reads
+  // its own last health first).
+  health_revision_ = entry->has_value() ? (*entry)->revision : 0;
+  health_known_ = *health_revision_;
   if (!entry->has_value()) return std::optional<std::string>();
   return std::optional<std::string>((*entry)->value);
 }

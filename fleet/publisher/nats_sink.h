@@ -1,6 +1,10 @@
 // The FleetSink of production: NATS JetStream through fleet/nats. Creates
 // the event stream and the two buckets when they are missing (an existing
 // one is used as it is: an operator may have set other limits).
+//
+// One sink per host id: PutHealth fails with ABORTED when the host's health
+// key was written by someone else since this sink last wrote or read it,
+// i.e. when two publishers run with one --host-id.
 #ifndef XENLET_FLEET_PUBLISHER_NATS_SINK_H_
 #define XENLET_FLEET_PUBLISHER_NATS_SINK_H_
 
@@ -58,6 +62,14 @@ class NatsSink : public FleetSink {
   const NatsSinkOptions options_;
   std::unique_ptr<nats::KeyValue> domains_;
   std::unique_ptr<nats::KeyValue> hosts_;
+  // The health key is written only at the revision this sink last saw of
+  // it, so that another publisher with the same host id is noticed (its
+  // write moves the key on). Unknown (nullopt) before the first read, and
+  // after a write whose answer was lost: `attempted_` is then its value,
+  // to recognise it if it was stored all the same.
+  std::optional<uint64_t> health_revision_;
+  uint64_t health_known_ = 0;
+  std::string attempted_;
 };
 
 }  // namespace xenlet::fleet

@@ -45,12 +45,18 @@ Publisher::Publisher(PublisherOptions options,
       sink_(sink),
       subject_(EventsSubject(options_.host)) {}
 
-void Publisher::Run() {
+absl::Status Publisher::Run() {
   absl::Duration delay = options_.backoff_initial;
   while (true) {
     const absl::Time start = absl::Now();
     const SessionEnd end = Session();
     if (end == SessionEnd::kStopped) break;
+    if (end == SessionEnd::kConflict) {
+      // No last health either: the key is the other publisher's now.
+      LogError("publish_conflict",
+               {{"host", options_.host}, {"error", conflict_.ToString()}});
+      return conflict_;
+    }
     if (end == SessionEnd::kReopen) continue;  // at once, from resume_
     if (end == SessionEnd::kAgentFailed && recovered_) {
       // Say so in the health (best effort: the sink may be down too).
@@ -68,6 +74,7 @@ void Publisher::Run() {
       LogWarning("publish_health_failed", {{"error", s.ToString()}});
     }
   }
+  return absl::OkStatus();
 }
 
 void Publisher::Stop() {
@@ -94,6 +101,14 @@ void Publisher::SetState(HostHealth::State state) {
   stats_.state = state;
 }
 
+Publisher::SessionEnd Publisher::SinkFailed(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kAborted) {
+    return SessionEnd::kSinkFailed;
+  }
+  conflict_ = status;
+  return SessionEnd::kConflict;
+}
+
 Publisher::SessionEnd Publisher::Session() {
   {
     absl::MutexLock lock(&mutex_);
@@ -105,7 +120,7 @@ Publisher::SessionEnd Publisher::Session() {
                {{"host", options_.host}, {"error", s.ToString()}});
     absl::MutexLock lock(&mutex_);
     ++stats_.sink_failures;
-    return SessionEnd::kSinkFailed;
+    return SinkFailed(s);
   }
 
   xenlet::v1::WatchDomainsRequest request;
@@ -153,7 +168,7 @@ Publisher::SessionEnd Publisher::Session() {
     ++stats_.sink_failures;
     LogWarning("publish_sink_failed",
                {{"host", options_.host}, {"error", sink_error.ToString()}});
-    return SessionEnd::kSinkFailed;
+    return SinkFailed(sink_error);
   }
   ++stats_.agent_failures;
   stats_.state = HostHealth::STATE_AGENT_UNREACHABLE;

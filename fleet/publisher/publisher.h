@@ -84,16 +84,26 @@ class Publisher {
             FleetSink* sink);
 
   // Follows the agent until Stop(); then writes the health a last time.
-  void Run();
+  // OK then; ABORTED, at once, if the sink says another publisher writes
+  // this host (two with one host id: neither should go on).
+  absl::Status Run();
   // Any thread: ends Run() (the open stream is cancelled).
   void Stop();
 
   PublisherStats stats() const;
 
  private:
-  enum class SessionEnd { kStopped, kAgentFailed, kSinkFailed, kReopen };
+  enum class SessionEnd {
+    kStopped,
+    kAgentFailed,
+    kSinkFailed,
+    kReopen,
+    kConflict,  // another publisher writes this host: conflict_
+  };
 
   SessionEnd Session();
+  // kConflict for the sink's ABORTED (another publisher), else kSinkFailed.
+  SessionEnd SinkFailed(const absl::Status& status);
   // Loads what the sink knows of this host: the newest stored event, and
   // (the first time) the resume point and the domains held.
   absl::Status Recover();
@@ -118,6 +128,7 @@ class Publisher {
 
   // The session's state: only Run's thread touches it.
   bool recovered_ = false;
+  absl::Status conflict_;  // why Run() gave up (kConflict)
   std::optional<xenlet::v1::ResumePoint> resume_;  // fully applied up to here
   std::optional<xenlet::v1::ResumePoint>
       stored_;                            // newest event the sink holds

@@ -1,6 +1,7 @@
 #include "fleet/testing/memory_sink.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace xenlet::fleet::testing {
 
@@ -78,8 +79,17 @@ absl::Status MemorySink::PutHealth(const std::string& host,
                                    const std::string& value) {
   absl::MutexLock lock(&mutex_);
   if (auto s = Fault(); !s.ok()) return s;
+  if (stolen_) {
+    return absl::AbortedError(
+        absl::StrCat("memory sink: another writer has host ", host));
+  }
   state_.health[host] = value;
   return absl::OkStatus();
+}
+
+void MemorySink::StealHealth() {
+  absl::MutexLock lock(&mutex_);
+  stolen_ = true;
 }
 
 absl::StatusOr<std::optional<std::string>> MemorySink::GetHealth(

@@ -60,6 +60,9 @@ class MemorySink : public FleetSink {
   // Every call fails until Heal().
   void Break();
   void Heal();
+  // From now on health writes fail with ABORTED, as NatsSink's do once
+  // another publisher with the same host id has written the key.
+  void StealHealth();
 
  private:
   absl::Status Fault() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -70,6 +73,7 @@ class MemorySink : public FleetSink {
   int fail_next_ ABSL_GUARDED_BY(mutex_) = 0;
   int fail_after_ ABSL_GUARDED_BY(mutex_) = -1;
   bool broken_ ABSL_GUARDED_BY(mutex_) = false;
+  bool stolen_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace xenlet::fleet::testing

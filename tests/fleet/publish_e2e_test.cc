@@ -317,5 +317,48 @@ TEST_F(PublishE2eTest, EveryChangeOnceAcrossRestarts) {
   StopPublisher();
 }
 
+// A second xenlet-publish with the same --host-id: one of the two finds
+// the host's health written by the other and stops with exit status 1
+// and a publish_conflict error; the other goes on.
+TEST_F(PublishE2eTest, TwoPublishersWithOneHostIdOneStops) {
+  ASSERT_NO_FATAL_FAILURE(StartAgent());
+  ASSERT_NO_FATAL_FAILURE(StartPublisher());
+  auto second = Child::Start(
+      {publish_binary_, "--socket", socket_, "-s", server_->url(), "--host-id",
+       "h1", "--replicas", "1", "--checkpoint-interval", "0",
+       "--bookmark-interval", "1", "--metrics-address", ""},
+      env_, dir_.File("second.log"));
+  ASSERT_NE(second, nullptr);
+  // Each writes its health at least every bookmark (1 s); the first write
+  // on a revision the other moved on ends that one. A process says it
+  // exited only to waitid: poll both, bounded.
+  auto exited = [](const Child& child) {
+    siginfo_t info{};
+    return waitid(P_PID, child.pid(), &info, WEXITED | WNOHANG | WNOWAIT) ==
+               0 &&
+           info.si_pid != 0;
+  };
+  const absl::Time deadline = absl::Now() + kBound;
+  while (!exited(*publisher_) && !exited(*second)) {
+    ASSERT_LT(absl::Now(), deadline) << "both publishers still run";
+    Create(absl::StrCat("change-", absl::ToUnixMillis(absl::Now())));
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const bool first_stopped = exited(*publisher_);
+  std::unique_ptr<Child>& stopped = first_stopped ? publisher_ : second;
+  std::unique_ptr<Child>& survivor = first_stopped ? second : publisher_;
+  const std::string log =
+      ReadFile(dir_.File(first_stopped ? "publish.log" : "second.log"));
+  const int status = stopped->Wait(absl::Seconds(10));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n"
+                                                             << log;
+  EXPECT_NE(log.find("publish_conflict"), std::string::npos) << log;
+  EXPECT_NE(log.find("--host-id h1"), std::string::npos) << log;
+  EXPECT_FALSE(exited(*survivor));
+  stopped.reset();
+  survivor->Stop(SIGTERM);
+  survivor.reset();
+}
+
 }  // namespace
 }  // namespace xenlet::fleet

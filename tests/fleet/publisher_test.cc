@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "agent/server.h"
 #include "fleet/fleet_names.h"
 #include "fleet/testing/memory_sink.h"
@@ -97,7 +98,11 @@ class PublisherTest : public ::testing::Test {
         grpc::CreateChannel("unix:" + socket_,
                             grpc::InsecureChannelCredentials()),
         &sink_);
-    thread_ = std::thread([this] { publisher_->Run(); });
+    run_done_ = std::make_shared<absl::Notification>();
+    thread_ = std::thread([this, done = run_done_] {
+      run_status_ = publisher_->Run();
+      done->Notify();
+    });
   }
   // Starts it and waits until it is live at the agent's revision: what the
   // test commits afterwards are live events, not its initial state.
@@ -232,6 +237,8 @@ class PublisherTest : public ::testing::Test {
   MemorySink sink_;
   std::unique_ptr<Publisher> publisher_;
   std::thread thread_;
+  absl::Status run_status_;
+  std::shared_ptr<absl::Notification> run_done_;
 };
 
 TEST_F(PublisherTest, StateThenEveryLiveEventOnce) {
@@ -376,6 +383,21 @@ TEST_F(PublisherTest, ARestartedAgentWithALongHistoryResyncsFromItsState) {
   ASSERT_NO_FATAL_FAILURE(ExpectConverged("after the snapshot"));
   ExpectEveryEventOnce("instance-c", snapshot + 1, agent_->store().revision());
   EXPECT_EQ(publisher_->stats().resyncs, 1u);
+}
+
+// Two publishers with one host id: the sink says another writer has the
+// host's health, and the publisher stops at once with that error rather
+// than fight over the keys.
+TEST_F(PublisherTest, GivesUpWhenAnotherPublisherHasTheHost) {
+  Boot(1, 2);
+  ASSERT_NO_FATAL_FAILURE(StartLive());
+  sink_.StealHealth();
+  Boot(3, 1);  // a change: its checkpoint writes the health
+  // Run returns by itself.
+  ASSERT_TRUE(run_done_->WaitForNotificationWithTimeout(kBound));
+  thread_.join();
+  EXPECT_EQ(run_status_.code(), absl::StatusCode::kAborted) << run_status_;
+  publisher_.reset();
 }
 
 }  // namespace
