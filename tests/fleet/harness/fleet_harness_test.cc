@@ -80,7 +80,8 @@ TEST(FleetHarness, StormsWithFaults) {
   FleetRig& rig = **started;
   ASSERT_TRUE(rig.reader().WaitUntilSynced(absl::Seconds(30)));
   // Every publisher live at its agent's point before the storm.
-  ASSERT_TRUE(rig.WaitConverged(absl::Seconds(60)).ok());
+  absl::Status ready = rig.WaitConverged(absl::Seconds(60));
+  ASSERT_TRUE(ready.ok()) << ready;
   auto before = rig.host(0).Agent();
   ASSERT_TRUE(before.ok()) << before.status();
   const std::string h1_first = before->point.instance_id();
@@ -90,7 +91,8 @@ TEST(FleetHarness, StormsWithFaults) {
   storm.rate = rate;
   storm.keep = domains - domains / 3;
   for (int i = 0; i < rig.hosts(); ++i) {
-    ASSERT_TRUE(rig.host(i).StartStorm(storm).ok());
+    absl::Status s = rig.host(i).StartStorm(storm);
+    ASSERT_TRUE(s.ok()) << s;
   }
   // The faults, at fixed offsets into the storms: a schedule, not a
   // synchronisation. Each must land while every storm still runs.
@@ -104,19 +106,23 @@ TEST(FleetHarness, StormsWithFaults) {
     }
   };
   at(3, "h1's agent restart");
-  ASSERT_TRUE(rig.host(0).StopAgent().ok());
-  ASSERT_TRUE(rig.host(0).StartAgent().ok());
+  absl::Status restart = rig.host(0).StopAgent();
+  ASSERT_TRUE(restart.ok()) << restart;
+  restart = rig.host(0).StartAgent();
+  ASSERT_TRUE(restart.ok()) << restart;
   at(6, "killing the event stream's leader");
   auto leader = rig.StreamLeader(std::string(kEventsStream));
   ASSERT_TRUE(leader.ok()) << leader.status();
   (*leader)->Kill();
   at(9, "cutting h2");
-  ASSERT_TRUE(rig.CutHost(1).ok());
+  absl::Status net = rig.CutHost(1);
+  ASSERT_TRUE(net.ok()) << net;
   const absl::Time cut = absl::Now();
   at(13, "restarting the NATS node");
   ASSERT_TRUE((*leader)->Restart());
   at(19, "restoring h2");
-  ASSERT_TRUE(rig.RestoreHost(1).ok());
+  net = rig.RestoreHost(1);
+  ASSERT_TRUE(net.ok()) << net;
   const absl::Time restored = absl::Now();
   for (int i = 0; i < rig.hosts(); ++i) {
     absl::Status s = rig.host(i).WaitStorm(absl::Minutes(5));

@@ -127,8 +127,6 @@ absl::Status RigHost::Up() {
       agent_env_.emplace_back(line);
     }
   }
-  stub_ = xenlet::v1::DomainService::NewStub(grpc::CreateChannel(
-      "unix:" + socket(), grpc::InsecureChannelCredentials()));
   return absl::OkStatus();
 }
 
@@ -147,6 +145,12 @@ absl::Status RigHost::StartAgent() {
                          "--metrics-address", "", "--log-level", "warning"},
                         agent_env_, dir_ + "/agent.log");
   if (agent_ == nullptr) return absl::InternalError("cannot start the agent");
+  // A channel of its own (no subchannel shared with the one to an agent
+  // that went away, whose dead connection would fail the first call).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  stub_ = xenlet::v1::DomainService::NewStub(grpc::CreateCustomChannel(
+      "unix:" + socket(), grpc::InsecureChannelCredentials(), args));
   // Ready when it answers (the call waits for the socket: wait_for_ready).
   grpc::ClientContext context;
   context.set_wait_for_ready(true);
