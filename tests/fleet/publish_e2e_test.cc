@@ -7,8 +7,11 @@
 // resyncs: it publishes the new instance's history), of the NATS server
 // and of the publisher itself (neither resyncs).
 #include <grpcpp/grpcpp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -116,23 +119,30 @@ class PublishE2eTest : public ::testing::Test {
     ASSERT_NE(publisher_, nullptr);
     // Live at the agent's instance: what the test changes from now on
     // reaches the publisher as events, not as part of its initial state.
-    // The publisher says so only in its health key: poll it, bounded (the
-    // bucket is looked at only once it exists, so that the test never
-    // creates it with a configuration of its own).
+    // The publisher says so in its health key: watch it. (Opening the
+    // bucket creates it if the publisher has not yet; the publisher then
+    // binds to it as it is.)
+    const std::string instance = AgentPoint().instance_id();
+    auto kv = nats::KeyValue::Open(*connection_, {.name = "xenlet-hosts"});
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    auto watcher = (*kv)->Watch("h1");
+    ASSERT_TRUE(watcher.ok()) << watcher.status();
     const absl::Time deadline = absl::Now() + kBound;
-    while (true) {
-      const std::string instance = AgentPoint().instance_id();
-      if (nats::GetStreamState(*connection_, "KV_xenlet-hosts").ok()) {
-        const fleet::v1::HostHealth health = Health();
-        if (health.state() == fleet::v1::HostHealth::STATE_LIVE &&
-            health.resume().instance_id() == instance) {
-          return;
-        }
+    while (absl::Now() < deadline) {
+      auto item = (*watcher)->Next(deadline - absl::Now());
+      ASSERT_TRUE(item.ok()) << item.status();
+      fleet::v1::HostHealth health;
+      if (item->kind == nats::WatchItem::kEntry &&
+          google::protobuf::util::JsonStringToMessage(item->entry.value,
+                                                      &health)
+              .ok() &&
+          health.state() == fleet::v1::HostHealth::STATE_LIVE &&
+          health.resume().instance_id() == instance) {
+        return;
       }
-      ASSERT_LT(absl::Now(), deadline) << "the publisher is not live\n"
-                                       << ReadFile(dir_.File("publish.log"));
-      absl::SleepFor(absl::Milliseconds(20));
     }
+    FAIL() << "the publisher is not live\n"
+           << ReadFile(dir_.File("publish.log"));
   }
   void StopPublisher() {
     const int status = publisher_->Stop(SIGTERM);
@@ -330,20 +340,25 @@ TEST_F(PublishE2eTest, TwoPublishersWithOneHostIdOneStops) {
       env_, dir_.File("second.log"));
   ASSERT_NE(second, nullptr);
   // Each writes its health at least every bookmark (1 s); the first write
-  // on a revision the other moved on ends that one. A process says it
-  // exited only to waitid: poll both, bounded.
+  // on a revision the other moved on ends that one. Wait for either to
+  // exit (pidfds), bounded.
   auto exited = [](const Child& child) {
     siginfo_t info{};
     return waitid(P_PID, child.pid(), &info, WEXITED | WNOHANG | WNOWAIT) ==
                0 &&
            info.si_pid != 0;
   };
-  const absl::Time deadline = absl::Now() + kBound;
-  while (!exited(*publisher_) && !exited(*second)) {
-    ASSERT_LT(absl::Now(), deadline) << "both publishers still run";
-    Create(absl::StrCat("change-", absl::ToUnixMillis(absl::Now())));
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  // Debian 12's <sys/pidfd.h> lacks extern "C"; call the kernel directly.
+  const int fds[2] = {
+      static_cast<int>(syscall(SYS_pidfd_open, publisher_->pid(), 0)),
+      static_cast<int>(syscall(SYS_pidfd_open, second->pid(), 0))};
+  ASSERT_GE(fds[0], 0);
+  ASSERT_GE(fds[1], 0);
+  pollfd polls[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+  const int ready = poll(polls, 2, absl::ToInt64Milliseconds(kBound));
+  close(fds[0]);
+  close(fds[1]);
+  ASSERT_GT(ready, 0) << "both publishers still run";
   const bool first_stopped = exited(*publisher_);
   std::unique_ptr<Child>& stopped = first_stopped ? publisher_ : second;
   std::unique_ptr<Child>& survivor = first_stopped ? second : publisher_;

@@ -443,9 +443,9 @@ int Run(int argc, char** argv) {
   std::printf(
       "backlog of %llu events on %d hosts: direct streams %.2f s (%.0f "
       "events/s); publishers to the reader %.2f s (%.0f events/s, %.3fx)\n"
-      "(the fleet's time includes starting the publishers and is measured "
-      "to 0.2 s: until every host's health is at its agent's revision and "
-      "the reader's model equals every agent)\n",
+      "(the fleet's time includes starting the publishers and runs until "
+      "every host's health is at its agent's revision and the reader's "
+      "model equals every agent, checked at each change the reader sees)\n",
       static_cast<unsigned long long>(backlog), hosts,
       absl::ToDoubleSeconds(direct_took), direct_backlog_rate,
       absl::ToDoubleSeconds(fleet_took), fleet_backlog_rate,

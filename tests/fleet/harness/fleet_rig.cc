@@ -362,15 +362,19 @@ absl::StatusOr<std::unique_ptr<FleetRig>> FleetRig::Start(
   reader_options.stale_after = options.stale_after;
   reader_options.missing_bucket_interval = absl::Milliseconds(200);
   ReaderCallbacks callbacks;
-  callbacks.on_domain = std::move(on_domain);
   FleetRig* self = rig.get();
+  callbacks.on_domain =
+      [self, on_domain = std::move(on_domain)](const DomainChange& change) {
+        if (on_domain) on_domain(change);
+        self->NoteChange();
+      };
   callbacks.on_host = [self](const HostChange& change) {
-    if (change.kind == ChangeKind::kDeleted ||
-        change.status.stale == change.was_stale) {
-      return;
+    if (change.kind != ChangeKind::kDeleted &&
+        change.status.stale != change.was_stale) {
+      absl::MutexLock lock(&self->mu_);
+      self->flips_.push_back({change.host, change.status.stale, absl::Now()});
     }
-    absl::MutexLock lock(&self->mu_);
-    self->flips_.push_back({change.host, change.status.stale, absl::Now()});
+    self->NoteChange();
   };
   auto reader = FleetReader::Start(nats, reader_options, std::move(callbacks));
   if (!reader.ok()) return reader.status();
@@ -469,10 +473,21 @@ std::string FleetRig::CompareWithAgent(int i, const AgentView& agent) const {
   return "";
 }
 
+void FleetRig::NoteChange() {
+  absl::MutexLock lock(&mu_);
+  ++changes_;
+  changed_.SignalAll();
+}
+
 absl::Status FleetRig::WaitConverged(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   std::string why;
   while (true) {
+    uint64_t seen;
+    {
+      absl::MutexLock lock(&mu_);
+      seen = changes_;
+    }
     why.clear();
     for (int i = 0; i < hosts() && why.empty(); ++i) {
       auto agent = hosts_[i]->Agent();
@@ -499,9 +514,14 @@ absl::Status FleetRig::WaitConverged(absl::Duration timeout) {
     }
     if (why.empty()) return absl::OkStatus();
     if (absl::Now() > deadline) break;
-    // The publishers write their health every bookmark (1 s) and after
-    // each event; no event says "caught up", so poll, bounded.
-    absl::SleepFor(absl::Milliseconds(200));
+    // What can make it converge reaches the reader (a publisher's event or
+    // health write): wait for its next change. At most a second, for the
+    // agents' side, which the reader does not see.
+    absl::MutexLock lock(&mu_);
+    const absl::Time until = std::min(deadline, absl::Now() + absl::Seconds(1));
+    while (changes_ == seen && absl::Now() < until) {
+      changed_.WaitWithDeadline(&mu_, until);
+    }
   }
   std::string logs;
   for (auto& host : hosts_) logs += host->LogTail("publish");

@@ -186,8 +186,13 @@ class FleetRig {
   std::vector<std::unique_ptr<RigHost>> hosts_;
   std::unique_ptr<nats::Connection> connection_;
   std::unique_ptr<FleetReader> reader_;
+  // Counts the reader's changes, to wake WaitConverged.
+  void NoteChange() ABSL_LOCKS_EXCLUDED(mu_);
+
   mutable absl::Mutex mu_;
   std::vector<StaleFlip> flips_ ABSL_GUARDED_BY(mu_);
+  uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::CondVar changed_;
 };
 
 // A Domain without its volatile fields (docs/api-guide.md): what a bucket
