@@ -157,6 +157,38 @@ Replay ReplayDirect(const std::string& socket,
   return replay;
 }
 
+// Prints why the bench stops; its exit status.
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "fleet_bench: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+// The same storm on every host at once (bootstorm: no pause phase, since
+// without a client of its own it would not wait for a pause to be seen
+// before the unpause, and the agent's sweep would miss most), until every
+// one has ended. With `steps_dir`, each host's steps go to
+// steps_dir/steps-<host>.csv.
+absl::Status StormEveryHost(FleetRig& rig, int domains, double rate,
+                            const std::string& steps_dir) {
+  for (int i = 0; i < rig.hosts(); ++i) {
+    StormOptions storm;
+    storm.domains = domains;
+    storm.rate = rate;
+    storm.pause_phase = false;
+    if (!steps_dir.empty()) {
+      storm.steps_csv =
+          absl::StrCat(steps_dir, "/steps-", rig.host(i).id(), ".csv");
+    }
+    if (absl::Status s = rig.host(i).StartStorm(storm); !s.ok()) return s;
+  }
+  for (int i = 0; i < rig.hosts(); ++i) {
+    if (absl::Status s = rig.host(i).WaitStorm(absl::Minutes(30)); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string Row(const char* label, const std::vector<double>& direct,
                 const std::vector<double>& fleet) {
   using bootstorm::Percentile;
@@ -200,11 +232,7 @@ int Run(int argc, char** argv) {
   std::filesystem::create_directories(out_dir);
 
   auto binaries = RigBinaries::FromRunfiles(argv[0]);
-  if (!binaries.ok()) {
-    std::fprintf(stderr, "fleet_bench: %s\n",
-                 binaries.status().ToString().c_str());
-    return 1;
-  }
+  if (!binaries.ok()) return Fail(binaries.status());
   RigOptions options;
   options.hosts = hosts;
   options.binaries = *binaries;
@@ -224,12 +252,10 @@ int Run(int argc, char** argv) {
     }
   });
   if (!rig.ok()) {
-    std::fprintf(stderr, "fleet_bench: %s\n", rig.status().ToString().c_str());
-    return 1;
+    return Fail(rig.status());
   }
   if (auto s = (*rig)->WaitConverged(absl::Seconds(60)); !s.ok()) {
-    std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-    return 1;
+    return Fail(s);
   }
   std::vector<std::unique_ptr<bootstorm::WatchRecorder>> direct;
   for (int i = 0; i < hosts; ++i) {
@@ -249,30 +275,12 @@ int Run(int argc, char** argv) {
               domains);
   std::fflush(stdout);
   const absl::Time start = absl::Now();
-  for (int i = 0; i < hosts; ++i) {
-    StormOptions storm;
-    storm.domains = domains;
-    storm.rate = rate;
-    // Without a client of its own, bootstorm would not wait for a pause to
-    // be seen before the unpause, and the agent's sweep would miss most.
-    storm.pause_phase = false;
-    storm.steps_csv =
-        absl::StrCat(out_dir, "/steps-", (*rig)->host(i).id(), ".csv");
-    if (auto s = (*rig)->host(i).StartStorm(storm); !s.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-      return 1;
-    }
-  }
-  for (int i = 0; i < hosts; ++i) {
-    if (auto s = (*rig)->host(i).WaitStorm(absl::Minutes(30)); !s.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-      return 1;
-    }
+  if (auto s = StormEveryHost(**rig, domains, rate, out_dir); !s.ok()) {
+    return Fail(s);
   }
   const double storm_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (auto s = (*rig)->WaitConverged(absl::Minutes(5)); !s.ok()) {
-    std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-    return 1;
+    return Fail(s);
   }
   {
     absl::MutexLock lock(&mu);
@@ -367,38 +375,22 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < hosts; ++i) {
     auto agent = (*rig)->host(i).Agent();
     if (!agent.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n",
-                   agent.status().ToString().c_str());
-      return 1;
+      return Fail(agent.status());
     }
     from.push_back(agent->point);
     if (auto s = (*rig)->host(i).StopPublisher(); !s.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-      return 1;
+      return Fail(s);
     }
   }
   std::printf("\nbacklog: the same storms with the publishers stopped\n");
   std::fflush(stdout);
-  for (int i = 0; i < hosts; ++i) {
-    StormOptions storm;
-    storm.domains = domains;
-    storm.rate = rate;
-    storm.pause_phase = false;
-    if (auto s = (*rig)->host(i).StartStorm(storm); !s.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-      return 1;
-    }
+  if (auto s = StormEveryHost(**rig, domains, rate, ""); !s.ok()) {
+    return Fail(s);
   }
   for (int i = 0; i < hosts; ++i) {
-    if (auto s = (*rig)->host(i).WaitStorm(absl::Minutes(30)); !s.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-      return 1;
-    }
     auto agent = (*rig)->host(i).Agent();
     if (!agent.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n",
-                   agent.status().ToString().c_str());
-      return 1;
+      return Fail(agent.status());
     }
     to.push_back(agent->point);
   }
@@ -427,13 +419,11 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < hosts; ++i) {
     if (auto s = (*rig)->host(i).StartPublisher((*rig)->nats_urls(), options);
         !s.ok()) {
-      std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-      return 1;
+      return Fail(s);
     }
   }
   if (auto s = (*rig)->WaitConverged(absl::Minutes(10)); !s.ok()) {
-    std::fprintf(stderr, "fleet_bench: %s\n", s.ToString().c_str());
-    return 1;
+    return Fail(s);
   }
   const absl::Duration fleet_took = absl::Now() - publish_start;
   const double direct_backlog_rate =
