@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fleet/fleet_names.h"
@@ -36,6 +37,10 @@ class KeyValueTest : public ::testing::Test {
     options.servers = {server_->url()};
     options.name = "key_value_test";
     options.reconnect_wait = absl::Milliseconds(100);
+    options.on_async_error = [this](const absl::Status&) {
+      absl::MutexLock lock(&async_mu_);
+      ++async_seen_;
+    };
     auto conn = Connection::Open(options);
     ASSERT_TRUE(conn.ok()) << conn.status();
     conn_ = std::move(*conn);
@@ -55,6 +60,17 @@ class KeyValueTest : public ::testing::Test {
 
   xenlet::testing::TempDir dir_;
   std::unique_ptr<NatsServer> server_;
+  // True once libnats has reported `n` asynchronous errors.
+  bool WaitForAsyncErrors(uint64_t n, absl::Duration timeout) {
+    absl::MutexLock lock(&async_mu_);
+    auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(async_mu_) {
+      return async_seen_ >= n;
+    };
+    return async_mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  }
+
+  absl::Mutex async_mu_;
+  uint64_t async_seen_ ABSL_GUARDED_BY(async_mu_) = 0;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<KeyValue> kv_;
 };
@@ -251,6 +267,11 @@ TEST_F(KeyValueTest, WatcherMissesChangesWhenTheServerLosesItsStore) {
   std::filesystem::remove_all(dir_.File("nats.store"));
   ASSERT_TRUE(server_->Restart());
   ASSERT_TRUE(conn_->WaitUntilConnected(absl::Seconds(10)));
+  // The bucket comes back only after libnats's first attempt to recreate
+  // the watcher's consumer has failed (reported as an asynchronous error):
+  // otherwise, on a slow machine, that attempt could find the new bucket
+  // and start from its first sequence.
+  ASSERT_TRUE(WaitForAsyncErrors(1, absl::Seconds(30)));
   auto kv = KeyValue::Open(
       *conn_, BucketConfig{.name = std::string(kDomainsBucket), .history = 5});
   ASSERT_TRUE(kv.ok()) << kv.status();
