@@ -342,12 +342,6 @@ TEST_F(PublishE2eTest, TwoPublishersWithOneHostIdOneStops) {
   // Each writes its health at least every bookmark (1 s); the first write
   // on a revision the other moved on ends that one. Wait for either to
   // exit (pidfds), bounded.
-  auto exited = [](const Child& child) {
-    siginfo_t info{};
-    return waitid(P_PID, child.pid(), &info, WEXITED | WNOHANG | WNOWAIT) ==
-               0 &&
-           info.si_pid != 0;
-  };
   // Debian 12's <sys/pidfd.h> lacks extern "C"; call the kernel directly.
   const int fds[2] = {
       static_cast<int>(syscall(SYS_pidfd_open, publisher_->pid(), 0)),
@@ -359,7 +353,7 @@ TEST_F(PublishE2eTest, TwoPublishersWithOneHostIdOneStops) {
   close(fds[0]);
   close(fds[1]);
   ASSERT_GT(ready, 0) << "both publishers still run";
-  const bool first_stopped = exited(*publisher_);
+  const bool first_stopped = publisher_->Exited();
   std::unique_ptr<Child>& stopped = first_stopped ? publisher_ : second;
   std::unique_ptr<Child>& survivor = first_stopped ? second : publisher_;
   const std::string log =
@@ -369,7 +363,7 @@ TEST_F(PublishE2eTest, TwoPublishersWithOneHostIdOneStops) {
                                                              << log;
   EXPECT_NE(log.find("publish_conflict"), std::string::npos) << log;
   EXPECT_NE(log.find("--host-id h1"), std::string::npos) << log;
-  EXPECT_FALSE(exited(*survivor));
+  EXPECT_FALSE(survivor->Exited());
   stopped.reset();
   survivor->Stop(SIGTERM);
   survivor.reset();

@@ -88,6 +88,13 @@ std::optional<std::string> Child::ReadLine(absl::Time deadline) {
   }
 }
 
+bool Child::Exited() const {
+  siginfo_t info{};
+  return pid_ > 0 &&
+         waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid != 0;
+}
+
 int Child::Wait(absl::Duration timeout) { return Stop(0, timeout); }
 
 int Child::Stop(int sig, absl::Duration timeout) {

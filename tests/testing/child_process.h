@@ -35,6 +35,10 @@ class Child {
   // status, or -1 if it was still running after `timeout` (then killed).
   int Wait(absl::Duration timeout);
 
+  // True once it has exited; it is left to Stop or Wait to reap (for its
+  // status).
+  bool Exited() const;
+
   pid_t pid() const { return pid_; }
 
  private:

@@ -21,8 +21,6 @@
 #include "tests/testing/subprocess.h"
 #include "tools/cpp/runfiles/runfiles.h"
 
-extern char** environ;
-
 namespace xenlet::fleet::harness {
 namespace {
 
@@ -36,16 +34,6 @@ std::string Tail(const std::string& path, size_t bytes = 3000) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   return text.size() > bytes ? "..." + text.substr(text.size() - bytes) : text;
-}
-
-// This process's environment without LD_PRELOAD (the shim is for the
-// agent alone, given by `xensim env`).
-std::vector<std::string> BaseEnv() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("LD_PRELOAD=", 0) != 0) env.push_back(*e);
-  }
-  return env;
 }
 
 std::string FindOnPath(const std::string& name) {
@@ -237,12 +225,7 @@ absl::Status RigHost::StartStorm(const StormOptions& storm) {
 }
 
 bool RigHost::StormRunning() const {
-  if (storm_ == nullptr) return false;
-  // Without reaping it (WNOWAIT): WaitStorm does, for its status.
-  siginfo_t info{};
-  return waitid(P_PID, storm_->pid(), &info, WEXITED | WNOHANG | WNOWAIT) ==
-             0 &&
-         info.si_pid == 0;
+  return storm_ != nullptr && !storm_->Exited();
 }
 
 absl::Status RigHost::WaitStorm(absl::Duration timeout) {
@@ -380,7 +363,7 @@ absl::StatusOr<std::unique_ptr<FleetRig>> FleetRig::Start(
   if (!reader.ok()) return reader.status();
   rig->reader_ = std::move(*reader);
 
-  const std::vector<std::string> env = BaseEnv();
+  const std::vector<std::string> env = metrics_test::ChildEnv();
   for (int i = 1; i <= options.hosts; ++i) {
     rig->hosts_.push_back(
         std::make_unique<RigHost>(i, absl::StrCat(rig->options_.dir, "/h", i),
